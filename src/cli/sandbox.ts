@@ -1,0 +1,56 @@
+// `sandbox [--port N]`: a local OneRoster 1.1 server with a generated district, for trying things
+// out. Runs until SIGINT/SIGTERM.
+import { UsageError } from "../errors.js";
+import { startSandbox } from "../sandbox/index.js";
+
+export interface SandboxOptions {
+  port?: string;
+  seed?: string;
+  schools?: string;
+  studentsPerSchool?: string;
+  latencyMs?: string;
+  maxPageSize?: string;
+  auth?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+function int(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`${flag} must be a whole number >= ${min}, not "${value}"`);
+  }
+  return n;
+}
+
+export async function sandboxCommand(
+  options: SandboxOptions,
+  out: (text: string) => void,
+  signals: NodeJS.EventEmitter = process,
+): Promise<number> {
+  if (options.auth !== undefined && !["oauth1", "oauth2", "none"].includes(options.auth)) {
+    throw new UsageError(`--auth must be oauth1, oauth2 or none, not "${options.auth}"`);
+  }
+  const sandbox = await startSandbox({
+    port: int(options.port, "--port", 0) ?? 8299,
+    seed: int(options.seed, "--seed", 0),
+    schools: int(options.schools, "--schools", 1),
+    studentsPerSchool: int(options.studentsPerSchool, "--students-per-school", 1),
+    latencyMs: int(options.latencyMs, "--latency-ms", 0),
+    maxPageSize: int(options.maxPageSize, "--max-page-size", 1),
+    auth: options.auth as "oauth1" | "oauth2" | "none" | undefined,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+  });
+  out(`sandbox OneRoster 1.1 server at ${sandbox.url}\n`);
+  out(`admin API at ${new URL("/_sandbox/stats", sandbox.url).toString()} (POST /_sandbox/mutate, /_sandbox/faults)\n`);
+  await new Promise<void>((resolve) => {
+    signals.once("SIGINT", resolve);
+    signals.once("SIGTERM", resolve);
+  });
+  await sandbox.close();
+  return 0;
+}

@@ -1,0 +1,85 @@
+// `roster-sync sync [MAPPING…] [--dry-run] [--force]`: runs mappings now, in this process, without
+// Redis. Events wait in the outbox for the worker, except for the file sink, delivered here.
+import { UsageError } from "../errors.js";
+import { relayFile, sinkName } from "../events/relay.js";
+import { createProvider } from "../providers/index.js";
+import type { Provider } from "../providers/types.js";
+import { FetchCache } from "../sync/resolve.js";
+import { progressLogger, runMapping, type RunSummary } from "../sync/run.js";
+import type { CommandContext } from "./context.js";
+import { json, table } from "./output.js";
+
+export interface SyncOptions {
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+/** Exit code of a set of runs (SPEC §6): 1 when any failed, else 3 when any was held, else 0. */
+export function exitCodeOf(runs: RunSummary[]): number {
+  if (runs.some((r) => r.status === "failed")) {
+    return 1;
+  }
+  return runs.some((r) => r.status === "held") ? 3 : 0;
+}
+
+export async function syncCommand(
+  ctx: CommandContext,
+  names: string[],
+  options: SyncOptions,
+  out: (text: string) => void,
+): Promise<number> {
+  const { config, logger } = ctx;
+  const unknown = names.filter((n) => !config.mappings.some((m) => m.name === n));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown mapping ${unknown.map((n) => `"${n}"`).join(", ")} (configured: ${config.mappings.map((m) => m.name).join(", ")})`,
+    );
+  }
+  const selected = names.length > 0 ? config.mappings.filter((m) => names.includes(m.name)) : config.mappings;
+  const db = await ctx.database();
+  const sinks = config.sinks.map(sinkName);
+
+  const providers = new Map<string, Provider>();
+  const caches = new Map<string, FetchCache>();
+  const runs: RunSummary[] = [];
+  try {
+    for (const mapping of selected) {
+      const providerName = mapping.provider.name;
+      let cache = caches.get(providerName);
+      if (!cache) {
+        const provider = createProvider(mapping.provider, { logger });
+        providers.set(providerName, provider);
+        cache = new FetchCache(provider, progressLogger(logger, providerName));
+        caches.set(providerName, cache);
+      }
+      runs.push(
+        await runMapping(mapping, cache, { db, logger, sinks }, { dryRun: options.dryRun, force: options.force }),
+      );
+    }
+  } finally {
+    await Promise.all([...providers.values()].map((p) => p.close()));
+  }
+
+  // A sink that is down delays its events (they stay pending, retried by the next sync or the
+  // worker) and does not change the runs' outcome: relayFile logs the failure.
+  for (const sink of config.sinks) {
+    if (sink.type === "file") {
+      await relayFile(db, sink, logger);
+    }
+  }
+
+  if (ctx.json) {
+    out(json({ runs }));
+  } else {
+    out(
+      table(
+        runs.map((r) => ({ ...r, durationMs: `${r.durationMs} ms` })),
+        ["mapping", "status", "members", "added", "removed", "updated", "requests", "durationMs", "runId"],
+      ),
+    );
+    for (const r of runs.filter((run) => run.error)) {
+      out(`${r.mapping}: ${r.error}\n`);
+    }
+  }
+  return exitCodeOf(runs);
+}

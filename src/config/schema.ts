@@ -1,0 +1,287 @@
+// The shape of `sync.config.yaml` (SPEC §2). Every field is documented here, once, with its default;
+// the README links here. Parsing happens once, in parseConfig; nothing downstream reads the raw YAML.
+import { z } from "zod";
+
+const SECOND = 1000;
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+/** Credentials of a provider. Values normally come from `${ENV}` references, never from the file. */
+export const authSchema = z.discriminatedUnion("method", [
+  z
+    .object({
+      /** OAuth 1.0a, HMAC-SHA256, query parameters signed (ClassLink style). */
+      method: z.literal("oauth1"),
+      clientId: nonEmpty,
+      clientSecret: nonEmpty,
+    })
+    .strict(),
+  z
+    .object({
+      /** OAuth 2 client credentials; the token is cached until shortly before `expires_in`. */
+      method: z.literal("oauth2"),
+      clientId: nonEmpty,
+      clientSecret: nonEmpty,
+      /** Token endpoint. Default: `<origin of baseUrl>/oauth/token`. */
+      tokenUrl: z.url().optional(),
+      /** Space-separated scopes, sent as `scope`. Default: none. */
+      scope: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      /** A static bearer token (Clever district token, or a pre-issued OneRoster token). */
+      method: z.literal("bearer"),
+      token: nonEmpty,
+    })
+    .strict(),
+  z.object({ method: z.literal("none") }).strict(),
+]);
+export type AuthConfig = z.infer<typeof authSchema>;
+
+export const rateLimitSchema = z
+  .object({
+    /** Token bucket shared by every request to this provider. Default 10. */
+    requestsPerSecond: z.number().positive().max(10_000).default(10),
+    /** Requests in flight at once (p-limit). Default 4. */
+    concurrency: z.number().int().min(1).max(256).default(4),
+  })
+  .strict();
+
+export const retrySchema = z
+  .object({
+    /** Retries of one request after 429, 5xx and network errors. Default 6. */
+    limit: z.number().int().min(0).max(20).default(6),
+    /** First backoff delay; doubles each retry, with full jitter. Default 500 ms. */
+    baseDelayMs: z.number().int().min(0).default(500),
+    /** Upper bound of one backoff delay (and of an honoured Retry-After). Default 60 s. */
+    maxDelayMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60 * SECOND),
+  })
+  .strict();
+
+const matchFields = z.array(nonEmpty).min(1);
+
+export const providerSchema = z
+  .object({
+    /** oneroster | classlink (OneRoster 1.1 with oauth1) | clever | csv. */
+    type: z.enum(["oneroster", "classlink", "clever", "csv"]),
+    /** OneRoster version: "1.1" (default) or "1.2". */
+    version: z.enum(["1.1", "1.2"]).default("1.1"),
+    /** Base URL of the rostering API, e.g. https://host/ims/oneroster/v1p1/. Required for REST types. */
+    baseUrl: z.url().optional(),
+    /** csv: a folder or a .zip holding a OneRoster 1.1 CSV bundle. */
+    path: z.string().optional(),
+    /** Required for REST types. */
+    auth: authSchema.optional(),
+    /** Records per page (`limit`). Servers may cap it lower; paging copes. Default 100. */
+    pageSize: z.number().int().min(1).max(10_000).default(100),
+    rateLimit: rateLimitSchema.default({ requestsPerSecond: 10, concurrency: 4 }),
+    retry: retrySchema.default({ limit: 6, baseDelayMs: 500, maxDelayMs: 60 * SECOND }),
+    /** Per-request timeout. Default 30 s. */
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(30 * SECOND),
+    /** Group fields compared with a mapping's `match` by default. Default [sourcedId, name, title]. */
+    matchGroupsBy: matchFields.default(["sourcedId", "name", "title"]),
+    /** The user field that identifies a user across runs. Default sourcedId. */
+    keyIdentifier: nonEmpty.default("sourcedId"),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.type === "csv") {
+      if (!p.path) {
+        ctx.addIssue({ code: "custom", path: ["path"], message: "is required for type csv" });
+      }
+      return;
+    }
+    if (!p.baseUrl) {
+      ctx.addIssue({ code: "custom", path: ["baseUrl"], message: `is required for type ${p.type}` });
+    }
+    if (!p.auth) {
+      ctx.addIssue({ code: "custom", path: ["auth"], message: `is required for type ${p.type}` });
+    }
+    if (p.type === "classlink" && p.auth && p.auth.method !== "oauth1") {
+      ctx.addIssue({ code: "custom", path: ["auth", "method"], message: "classlink uses oauth1" });
+    }
+  });
+export type ProviderConfig = z.infer<typeof providerSchema> & { name: string };
+
+const durationPattern = /^(\d+)(ms|s|m|h|d)$/;
+const durationUnits: Record<string, number> = { ms: 1, s: SECOND, m: 60 * SECOND, h: 3600 * SECOND, d: 86400 * SECOND };
+
+/** `15m`, `30s`, `2h`, `1d`, `500ms` → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = durationPattern.exec(text.trim());
+  if (!m) {
+    return undefined;
+  }
+  return Number(m[1]) * (durationUnits[m[2]!] ?? 1);
+}
+
+const cronField = /^[\d*,/\-A-Za-z?LW#]+$/;
+export const scheduleSchema = z.union([
+  z
+    .string()
+    .trim()
+    .refine((s) => {
+      const parts = s.split(/\s+/);
+      return (parts.length === 5 || parts.length === 6) && parts.every((p) => cronField.test(p));
+    }, "must be a cron expression of 5 or 6 fields, or { every: 15m }"),
+  z
+    .object({
+      /** A fixed interval: `30s`, `15m`, `1h`. At least 1 s. */
+      every: z.string().refine((s) => (parseDuration(s) ?? 0) >= SECOND, "must be a duration such as 30s, 15m or 1h"),
+    })
+    .strict(),
+]);
+
+export const safetySchema = z
+  .object({
+    /** Hold the run when it would remove more members than this. Default 50. */
+    maxRemovals: z.number().int().min(0).default(50),
+    /** Hold the run when it would remove more than this percentage of the previous snapshot. Default 20. */
+    maxRemovalPercent: z.number().min(0).max(100).default(20),
+  })
+  .strict();
+export type SafetyConfig = z.infer<typeof safetySchema>;
+
+export const groupSchema = z
+  .object({
+    /** classes | courses | schools. */
+    type: z.enum(["classes", "courses", "schools"]),
+    /** Compared with each field in matchOn, trimmed and ignoring case. */
+    match: z.union([nonEmpty, z.number().transform(String)]),
+    /** Fields of the group compared with `match`. Default: the provider's matchGroupsBy. */
+    matchOn: matchFields.optional(),
+  })
+  .strict();
+export type GroupConfig = z.infer<typeof groupSchema>;
+
+export const mappingSchema = z
+  .object({
+    /** Unique; used in history, events and the CLI. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'")
+      .max(100),
+    /** A key of `providers`. */
+    provider: nonEmpty,
+    /** students | teachers | users (every role; only without groups). */
+    users: z.enum(["students", "teachers", "users"]),
+    /** Omitted: every user of that kind in the provider. */
+    groups: z.array(groupSchema).min(1).optional(),
+    /** Attribute filter: each key a user field, a user passes when any value matches (ignoring case). */
+    include: z.record(z.string(), z.array(z.union([z.string(), z.number().transform(String)])).min(1)).optional(),
+    /** What downstream grants: a string or a list, copied into every event. */
+    product: z.union([nonEmpty, z.array(nonEmpty).min(1)]),
+    /** Cron (5 or 6 fields) or { every: 15m }. Default: defaults.schedule. */
+    schedule: scheduleSchema.optional(),
+    /** Default: defaults.safety. */
+    safety: safetySchema.partial().optional(),
+  })
+  .strict();
+
+export const sinkSchema = z.discriminatedUnion("type", [
+  z
+    .object({
+      /** BullMQ queue on redis.url; delivered by `worker`. */
+      type: z.literal("queue"),
+      /** Default roster-events. */
+      name: nonEmpty.default("roster-events"),
+    })
+    .strict(),
+  z
+    .object({
+      /** POST JSON with an HMAC-SHA256 signature header. */
+      type: z.literal("webhook"),
+      url: z.url(),
+      secret: nonEmpty,
+      /** Default 10 s. */
+      timeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(10 * SECOND),
+    })
+    .strict(),
+  z
+    .object({
+      /** NDJSON, one event per line, appended. */
+      type: z.literal("file"),
+      path: nonEmpty,
+    })
+    .strict(),
+]);
+export type SinkConfig = z.infer<typeof sinkSchema>;
+
+export const configSchema = z
+  .object({
+    database: z
+      .object({
+        /** `file:PATH` (embedded PGlite, default file:./data/roster-sync) or `postgresql://…`. */
+        url: z
+          .string()
+          .default("file:./data/roster-sync")
+          .refine((u) => /^(file:.+|postgres(ql)?:\/\/.+)$/.test(u), "must be file:PATH or postgresql://…"),
+      })
+      .strict()
+      .default({ url: "file:./data/roster-sync" }),
+    redis: z
+      .object({
+        /** Needed by `worker` only. Default redis://127.0.0.1:6379. */
+        url: z.string().default("redis://127.0.0.1:6379"),
+        /** Queue key prefix; braces keep a queue in one Redis Cluster slot. Default {roster-sync}. */
+        prefix: z.string().default("{roster-sync}"),
+      })
+      .strict()
+      .default({ url: "redis://127.0.0.1:6379", prefix: "{roster-sync}" }),
+    providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), providerSchema),
+    mappings: z.array(mappingSchema).min(1),
+    defaults: z
+      .object({
+        /** Default "0 2 * * *". */
+        schedule: scheduleSchema.default("0 2 * * *"),
+        /** IANA zone for cron schedules. Default UTC. */
+        timezone: z.string().default("UTC"),
+        safety: safetySchema.default({ maxRemovals: 50, maxRemovalPercent: 20 }),
+      })
+      .strict()
+      .default({ schedule: "0 2 * * *", timezone: "UTC", safety: { maxRemovals: 50, maxRemovalPercent: 20 } }),
+    events: z
+      .object({
+        sinks: z.array(sinkSchema).default([]),
+      })
+      .strict()
+      .default({ sinks: [] }),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** A mapping with its defaults applied and its provider resolved. */
+export interface MappingConfig {
+  name: string;
+  provider: ProviderConfig;
+  users: "students" | "teachers" | "users";
+  groups: { type: GroupConfig["type"]; match: string; matchOn: string[] }[] | undefined;
+  include: Record<string, string[]> | undefined;
+  product: string | string[];
+  schedule: string | { every: string };
+  safety: SafetyConfig;
+}
+
+export interface Config {
+  file: string;
+  database: { url: string };
+  redis: { url: string; prefix: string };
+  timezone: string;
+  providers: Record<string, ProviderConfig>;
+  mappings: MappingConfig[];
+  sinks: SinkConfig[];
+}

@@ -1,0 +1,380 @@
+// The HTTP client of one provider (SPEC §4): one got instance (timeout, no redirects, got's retry
+// off), one token bucket, one concurrency cap, and our own retry loop so that every attempt is
+// authorised afresh (OAuth1 needs a new nonce and timestamp per attempt; OAuth2 refreshes its token
+// once on a 401). Errors name the provider, status and URL, never a secret, token or signature.
+import got, { type Got } from "got";
+import pLimit, { type LimitFunction } from "p-limit";
+import type { Logger } from "pino";
+import type { AuthConfig, ProviderConfig } from "../config/schema.js";
+import { ProviderError, RosterSyncError, safeUrl } from "../errors.js";
+import { signRequest } from "./oneroster/auth/oauth1.js";
+import { defaultTokenUrl, OAuth2TokenSource } from "./oneroster/auth/oauth2.js";
+import { classifyStatus, isRetriableError, retryDelay } from "./retry.js";
+import { TokenBucket } from "./token-bucket.js";
+import type { ProviderStats } from "./types.js";
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** What one attempt sends to prove who we are. Called again for every attempt. */
+export interface Authorization {
+  headers: Record<string, string>;
+  /** Called on a 401; returning true retries the request once with fresh credentials (OAuth2). */
+  onUnauthorized?: () => boolean;
+}
+
+export interface Authorizer {
+  authorize(method: string, url: URL): Promise<Authorization> | Authorization;
+}
+
+export const noAuth: Authorizer = { authorize: () => ({ headers: {} }) };
+
+export function bearerAuth(token: string): Authorizer {
+  return { authorize: () => ({ headers: { authorization: `Bearer ${token}` } }) };
+}
+
+/** OAuth1 HMAC-SHA256 without `oauth_version` (ClassLink): a fresh nonce and timestamp per call. */
+export function oauth1Auth(clientId: string, clientSecret: string): Authorizer {
+  return {
+    authorize: (method, url) => ({
+      headers: { authorization: signRequest(method, url, { clientId, clientSecret }) },
+    }),
+  };
+}
+
+export function oauth2Auth(tokens: OAuth2TokenSource): Authorizer {
+  return {
+    async authorize() {
+      const token = await tokens.token();
+      return {
+        headers: { authorization: `Bearer ${token}` },
+        onUnauthorized: () => {
+          tokens.invalidate(token);
+          return true;
+        },
+      };
+    },
+  };
+}
+
+/** The authorizer the provider's `auth` config asks for. */
+export function createAuthorizer(config: ProviderConfig, client: Got): Authorizer {
+  const auth: AuthConfig | undefined = config.auth;
+  switch (auth?.method) {
+    case undefined:
+    case "none":
+      return noAuth;
+    case "bearer":
+      return bearerAuth(auth.token);
+    case "oauth1":
+      return oauth1Auth(auth.clientId, auth.clientSecret);
+    case "oauth2":
+      return oauth2Auth(
+        new OAuth2TokenSource({
+          providerName: config.name,
+          tokenUrl: auth.tokenUrl ?? defaultTokenUrl(requireBaseUrl(config)),
+          clientId: auth.clientId,
+          clientSecret: auth.clientSecret,
+          scope: auth.scope,
+          got: client,
+        }),
+      );
+  }
+}
+
+/** The provider's got instance: base URL, timeout; got's retry off (we retry, re-signing). */
+export function createGotInstance(config: Pick<ProviderConfig, "baseUrl" | "timeoutMs">): Got {
+  return got.extend({
+    // Requests are made with absolute URLs (built by resolveUrl) because OAuth1 signs the exact
+    // URL and Link headers give absolute ones; prefixUrl would reject both.
+    timeout: { request: config.timeoutMs },
+    retry: { limit: 0 },
+    // A redirect would be followed with a signature made for another URL; report it instead.
+    followRedirect: false,
+    throwHttpErrors: false,
+    responseType: "text",
+    headers: { accept: "application/json", "user-agent": "roster-sync" },
+  });
+}
+
+export interface JsonResponse {
+  body: unknown;
+  headers: Headers;
+  /** The absolute URL that was requested (to resolve relative Link headers against). */
+  url: string;
+  status: number;
+}
+
+export type SearchParams = Record<string, string | number | undefined>;
+
+export interface HttpClient {
+  readonly stats: ProviderStats;
+  readonly got: Got;
+  /** GET and parse JSON; `urlOrPath` is absolute or relative to the provider's baseUrl. */
+  getJson(urlOrPath: string, searchParams?: SearchParams): Promise<JsonResponse>;
+  /** Rejects waiting requests; later calls fail. */
+  close(): void;
+}
+
+export interface HttpClientOptions {
+  logger?: Logger | undefined;
+  /** Default: built from `config.auth` by createAuthorizer. */
+  auth?: Authorizer;
+  got?: Got;
+  bucket?: TokenBucket;
+  /** Injectable for tests. */
+  random?: () => number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function requireBaseUrl(config: Pick<ProviderConfig, "baseUrl" | "name">): string {
+  if (!config.baseUrl) {
+    throw new RosterSyncError("CONFIG", `provider ${config.name} has no baseUrl`);
+  }
+  return config.baseUrl;
+}
+
+/** RFC 3986 encoding for query values (a space is %20, not +: servers that verify OAuth1 expect it). */
+function encodeQueryComponent(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** Absolute URL of `urlOrPath` under `baseUrl` (whose path is kept), with `searchParams` appended. */
+export function resolveUrl(baseUrl: string, urlOrPath: string, searchParams: SearchParams = {}): URL {
+  const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+  const url = /^[a-z][a-z0-9+.-]*:/i.test(urlOrPath)
+    ? new URL(urlOrPath)
+    : new URL(urlOrPath.replace(/^\/+/, ""), base);
+  const extra = Object.entries(searchParams)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([k, v]) => `${encodeQueryComponent(k)}=${encodeQueryComponent(String(v))}`);
+  if (extra.length > 0) {
+    url.search = url.search ? `${url.search}&${extra.join("&")}` : `?${extra.join("&")}`;
+  }
+  return url;
+}
+
+function headerValue(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A network error reduced to its message and code: got's errors carry the request options (headers). */
+function plainCause(error: unknown): Error {
+  const { message, code } = error as { message?: unknown; code?: unknown };
+  return Object.assign(new Error(String(message ?? error)), typeof code === "string" ? { code } : {});
+}
+
+type Attempt =
+  | {
+      kind: "response";
+      status: number;
+      headers: Headers;
+      body: string;
+      onUnauthorized?: (() => boolean) | undefined;
+    }
+  | { kind: "error"; error: unknown };
+
+export function createHttpClient(config: ProviderConfig, options: HttpClientOptions = {}): HttpClient {
+  const baseUrl = requireBaseUrl(config);
+  const provider = config.name;
+  const client = options.got ?? createGotInstance(config);
+  const auth = options.auth ?? createAuthorizer(config, client);
+  const bucket = options.bucket ?? new TokenBucket({ requestsPerSecond: config.rateLimit.requestsPerSecond });
+  const limit: LimitFunction = pLimit(config.rateLimit.concurrency);
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const logger = options.logger;
+  const stats: ProviderStats = { requests: 0, retries: 0, status429: 0 };
+  let closed = false;
+
+  async function attempt(url: URL): Promise<Attempt> {
+    return limit(async (): Promise<Attempt> => {
+      if (closed) {
+        return {
+          kind: "error",
+          error: new RosterSyncError("PROVIDER_NETWORK", `provider ${provider} is closed`),
+        };
+      }
+      await bucket.take();
+      let authorization: Authorization;
+      try {
+        authorization = await auth.authorize("GET", url);
+      } catch (error) {
+        return { kind: "error", error };
+      }
+      stats.requests += 1;
+      try {
+        const response = await client.get(url.toString(), { headers: authorization.headers });
+        return {
+          kind: "response",
+          status: response.statusCode,
+          headers: response.headers,
+          body: response.body,
+          onUnauthorized: authorization.onUnauthorized,
+        };
+      } catch (error) {
+        return { kind: "error", error };
+      }
+    });
+  }
+
+  function parseJson(body: string, where: string, status: number): unknown {
+    try {
+      return JSON.parse(body);
+    } catch {
+      const trimmed = body.trimStart();
+      const what =
+        trimmed === ""
+          ? "an empty body"
+          : trimmed.startsWith("<")
+            ? "an HTML page"
+            : `invalid JSON (starting ${JSON.stringify(trimmed.slice(0, 20))})`;
+      throw new ProviderError(
+        "PROVIDER_RESPONSE",
+        `provider ${provider} answered ${what} instead of JSON (HTTP ${status}) at ${where}`,
+        provider,
+        where,
+        status,
+      );
+    }
+  }
+
+  async function getJson(urlOrPath: string, searchParams?: SearchParams): Promise<JsonResponse> {
+    if (closed) {
+      throw new RosterSyncError("PROVIDER_NETWORK", `provider ${provider} is closed`);
+    }
+    const url = resolveUrl(baseUrl, urlOrPath, searchParams);
+    const where = safeUrl(url);
+    const maxRetries = config.retry.limit;
+    let retries = 0;
+    let refreshedAuth = false;
+
+    for (;;) {
+      const result = await attempt(url);
+      let retryAfter: string | undefined;
+      let rateLimitReset: string | undefined;
+      let failure: ProviderError;
+
+      if (result.kind === "error") {
+        if (result.error instanceof ProviderError) {
+          // From the authorizer (an OAuth2 token fetch): permanent ones end here.
+          if (!result.error.retriable) {
+            throw result.error;
+          }
+          failure = result.error;
+        } else {
+          const code = (result.error as { code?: unknown }).code;
+          const retriable = isRetriableError(result.error);
+          failure = new ProviderError(
+            "PROVIDER_NETWORK",
+            `provider ${provider}: request to ${where} failed (${typeof code === "string" ? code : plainCause(result.error).message})`,
+            provider,
+            where,
+            undefined,
+            { retriable, cause: plainCause(result.error) },
+          );
+          if (!retriable) {
+            throw failure;
+          }
+        }
+      } else {
+        const { status, headers } = result;
+        const kind = classifyStatus(status);
+        if (status === 429) {
+          stats.status429 += 1;
+        }
+        if (kind === "ok") {
+          return { body: parseJson(result.body, where, status), headers, url: url.toString(), status };
+        }
+        if (kind === "auth") {
+          if (status === 401 && !refreshedAuth && result.onUnauthorized?.()) {
+            refreshedAuth = true;
+            stats.retries += 1;
+            logger?.info({ provider, url: where, status }, "provider rejected the token; fetching a new one");
+            continue;
+          }
+          const verb = status === 401 ? "rejected the credentials" : "refused access";
+          throw new ProviderError(
+            "PROVIDER_AUTH",
+            `provider ${provider} ${verb} (HTTP ${status}) at ${where}`,
+            provider,
+            where,
+            status,
+          );
+        }
+        if (kind === "fail") {
+          const location = headerValue(headers, "location");
+          const detail =
+            status >= 300 && status < 400 && location
+              ? ` redirecting to ${safeUrl(URL.canParse(location, url.toString()) ? new URL(location, url) : location)}; set baseUrl to the final address`
+              : "";
+          throw new ProviderError(
+            "PROVIDER_HTTP",
+            `provider ${provider} answered HTTP ${status} at ${where}${detail}`,
+            provider,
+            where,
+            status,
+          );
+        }
+        failure = new ProviderError(
+          "PROVIDER_HTTP",
+          `provider ${provider} answered HTTP ${status} at ${where}`,
+          provider,
+          where,
+          status,
+          { retriable: true },
+        );
+        retryAfter = headerValue(headers, "retry-after");
+        rateLimitReset = status === 429 ? headerValue(headers, "x-ratelimit-reset") : undefined;
+      }
+
+      if (retries >= maxRetries) {
+        throw new ProviderError(
+          failure.code as "PROVIDER_HTTP" | "PROVIDER_NETWORK",
+          `${failure.message}; gave up after ${retries + 1} attempts`,
+          provider,
+          where,
+          failure.status,
+          { retriable: true, cause: failure.cause },
+        );
+      }
+      retries += 1;
+      stats.retries += 1;
+      const delay = retryDelay({
+        attempt: retries,
+        baseDelayMs: config.retry.baseDelayMs,
+        maxDelayMs: config.retry.maxDelayMs,
+        retryAfter,
+        rateLimitReset,
+        now: now(),
+        random: random(),
+      });
+      logger?.warn(
+        { provider, url: where, status: failure.status, retry: retries, delayMs: delay },
+        `${failure.message}; retrying`,
+      );
+      // Waits outside the concurrency slot so other requests proceed meanwhile.
+      await sleep(delay);
+      if (closed) {
+        throw failure;
+      }
+    }
+  }
+
+  return {
+    stats,
+    got: client,
+    getJson,
+    close() {
+      closed = true;
+      bucket.clear(new RosterSyncError("PROVIDER_NETWORK", `provider ${provider} is closed`));
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// Builds the connector a provider's `type` names (SPEC §2).
+import type { Logger } from "pino";
+import type { ProviderConfig } from "../config/schema.js";
+import { RosterSyncError } from "../errors.js";
+import { OneRosterConnector } from "./oneroster/connector.js";
+import type { Provider } from "./types.js";
+
+export function createProvider(config: ProviderConfig, opts: { logger?: Logger | undefined } = {}): Provider {
+  switch (config.type) {
+    case "oneroster":
+      return new OneRosterConnector(config, { logger: opts.logger });
+    case "classlink":
+      // ClassLink is OneRoster 1.1 signed with OAuth1 (the schema insists on oauth1 for it).
+      return new OneRosterConnector({ ...config, version: "1.1" }, { logger: opts.logger });
+    case "clever":
+    case "csv":
+      throw new RosterSyncError(
+        "CONFIG",
+        `provider ${config.name}: type ${config.type} is not implemented yet (oneroster and classlink are)`,
+      );
+  }
+}

@@ -1,0 +1,13 @@
+// The sandbox: a seeded OneRoster 1.1 district served over HTTP with switchable faults.
+export { generateDistrict, DISTRICT_DEFAULTS, EMAIL_DOMAIN } from "./district.js";
+export type { DistrictOptions } from "./district.js";
+export { District } from "./roster.js";
+export { startSandbox, SANDBOX_DEFAULTS } from "./server.js";
+export type { Sandbox, SandboxOptions, SandboxStats } from "./server.js";
+export type { SandboxFaults } from "./faults.js";
+export { applyChange, MutationError } from "./mutate.js";
+export type { MutationResult, SandboxChange } from "./mutate.js";
+export { createRandom } from "./random.js";
+export type { Random } from "./random.js";
+export { API_PREFIX } from "./records.js";
+export type * from "./records.js";

@@ -1,0 +1,108 @@
+// Groups → members (SPEC §3): finds the groups a mapping selects, fetches their members through the
+// provider, and keeps the active users that pass `include`, unique by keyIdentifier. Any fetch
+// failure propagates: a partial roster is never returned.
+import type { MappingConfig } from "../config/schema.js";
+import { NoGroupMatchedError, ProviderError } from "../errors.js";
+import type { GroupType, ProgressFn, Provider, RosterGroup, RosterUser, UserKind } from "../providers/types.js";
+import { groupMatches, isActive, passesInclude, toMember, userKey } from "./match.js";
+import type { Member } from "./member.js";
+
+/**
+ * Memoises provider reads within one sync cycle, so that mappings sharing a group list or a class
+ * fetch it once. Create one per provider per cycle; never keep it across cycles.
+ */
+export class FetchCache {
+  private readonly entries = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly provider: Provider,
+    private readonly onProgress?: ProgressFn,
+  ) {}
+
+  private memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let entry = this.entries.get(key) as Promise<T> | undefined;
+    if (!entry) {
+      entry = load();
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  groups(type: GroupType): Promise<RosterGroup[]> {
+    return this.memo(`groups:${type}`, () => this.provider.listGroups(type, this.onProgress));
+  }
+
+  courseClasses(courseId: string): Promise<RosterGroup[]> {
+    return this.memo(`course:${courseId}`, () => this.provider.courseClasses(courseId, this.onProgress));
+  }
+
+  members(group: { type: "classes" | "schools"; sourcedId: string }, kind: UserKind): Promise<RosterUser[]> {
+    return this.memo(`members:${group.type}:${group.sourcedId}:${kind}`, () =>
+      this.provider.groupMembers(group, kind, this.onProgress),
+    );
+  }
+
+  allUsers(kind: UserKind): Promise<RosterUser[]> {
+    return this.memo(`all:${kind}`, () => this.provider.allUsers(kind, this.onProgress));
+  }
+}
+
+/** The groups (classes or schools) whose members form the mapping, de-duplicated. */
+export async function selectGroups(
+  mapping: MappingConfig,
+  cache: FetchCache,
+): Promise<{ type: "classes" | "schools"; sourcedId: string }[]> {
+  const selected = new Map<string, { type: "classes" | "schools"; sourcedId: string }>();
+  for (const spec of mapping.groups ?? []) {
+    const matched = (await cache.groups(spec.type)).filter((g) => groupMatches(g, spec.match, spec.matchOn));
+    if (matched.length === 0) {
+      throw new NoGroupMatchedError(
+        `mapping ${mapping.name}: no group matched ${spec.type} "${spec.match}" on ${spec.matchOn.join(", ")}`,
+      );
+    }
+    if (spec.type === "courses") {
+      const classLists = await Promise.all(matched.map((course) => cache.courseClasses(course.sourcedId)));
+      for (const cls of classLists.flat()) {
+        selected.set(`classes:${cls.sourcedId}`, { type: "classes", sourcedId: cls.sourcedId });
+      }
+    } else {
+      for (const g of matched) {
+        selected.set(`${spec.type}:${g.sourcedId}`, { type: spec.type, sourcedId: g.sourcedId });
+      }
+    }
+  }
+  return [...selected.values()];
+}
+
+/** The complete membership of a mapping, keyed by keyIdentifier. */
+export async function resolveMembers(mapping: MappingConfig, cache: FetchCache): Promise<Map<string, Member>> {
+  let users: RosterUser[];
+  if (mapping.groups) {
+    const groups = await selectGroups(mapping, cache);
+    const lists = await Promise.all(groups.map((g) => cache.members(g, mapping.users)));
+    users = lists.flat();
+  } else {
+    users = await cache.allUsers(mapping.users);
+  }
+  const keyIdentifier = mapping.provider.keyIdentifier;
+  const members = new Map<string, Member>();
+  for (const user of users) {
+    if (!isActive(user) || !passesInclude(user, mapping.include)) {
+      continue;
+    }
+    const key = userKey(user, keyIdentifier);
+    if (key === undefined) {
+      throw new ProviderError(
+        "PROVIDER_RESPONSE",
+        `provider ${mapping.provider.name}: user ${user.sourcedId} has no ${keyIdentifier} (the keyIdentifier)`,
+        mapping.provider.name,
+        undefined,
+        undefined,
+      );
+    }
+    if (!members.has(key)) {
+      members.set(key, toMember(user, key));
+    }
+  }
+  return members;
+}
