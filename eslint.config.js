@@ -8,12 +8,31 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   prettier,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", AbortController: "readonly", AbortSignal: "readonly", fetch: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        Buffer: "readonly",
+        AbortController: "readonly",
+        AbortSignal: "readonly",
+        fetch: "readonly",
+      },
+    },
     rules: {
       "@typescript-eslint/consistent-type-imports": "error",
       curly: ["error", "all"],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-properties": ["error", { object: "it", property: "only" }, { object: "describe", property: "only" }, { object: "test", property: "only" }],
+      "no-restricted-properties": [
+        "error",
+        { object: "it", property: "only" },
+        { object: "describe", property: "only" },
+        { object: "test", property: "only" },
+      ],
     },
   },
 );

@@ -7,11 +7,15 @@ import { existsSync } from "node:fs";
 
 const env = {
   ...process.env,
-  PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? (existsSync("/bin/false") ? "/bin/false" : process.execPath),
+  PRISMA_SCHEMA_ENGINE_BINARY:
+    process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? (existsSync("/bin/false") ? "/bin/false" : process.execPath),
   CHECKPOINT_DISABLE: "1",
   PRISMA_HIDE_UPDATE_MESSAGE: "1",
 };
-const result = spawnSync("npx", ["--no-install", "prisma", "generate"], { env, stdio: ["ignore", "ignore", "inherit"] });
+const result = spawnSync("npx", ["--no-install", "prisma", "generate"], {
+  env,
+  stdio: ["ignore", "ignore", "inherit"],
+});
 if (result.status !== 0) {
   console.error("roster-sync: `prisma generate` failed; see the message above");
   process.exit(result.status ?? 1);

@@ -36,7 +36,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: undefined,
   } satisfies pino.LoggerOptions;
   if (options.pretty ?? process.stderr.isTTY) {
-    return pino(base, pretty({ destination: 2, sync: true, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname" }));
+    return pino(
+      base,
+      pretty({ destination: 2, sync: true, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname" }),
+    );
   }
   return pino(base, pino.destination({ dest: 2, sync: true }));
 }

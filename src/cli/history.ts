@@ -125,7 +125,9 @@ export async function membersCommand(
   if (ctx.json) {
     out(json({ members }));
   } else {
-    out(table(members, ["sourcedId", "role", "username", "email", "givenName", "familyName", "grades", "orgs"]));
+    out(
+      table(members, ["sourcedId", "role", "username", "email", "givenName", "familyName", "grades", "orgs"]),
+    );
   }
   return 0;
 }

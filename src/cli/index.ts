@@ -40,7 +40,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (printing) {
       cmd.option("--json", "print one JSON document on stdout");
     }
-    cmd.addOption(new Option("--log-level <level>", "log level").choices(["debug", "info", "warn", "error", "silent"]));
+    cmd.addOption(
+      new Option("--log-level <level>", "log level").choices(["debug", "info", "warn", "error", "silent"]),
+    );
     return cmd;
   };
 
@@ -52,7 +54,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .option("--dry-run", "compute and report the diff; write only a dry-run history row")
       .option("--force", "apply a diff that the safety guard would hold"),
   ).action(
-    withContext("sync", (ctx, names: string[], opts: SyncOptions) => syncCommand(ctx, names, opts, io.stdout)),
+    withContext("sync", (ctx, names: string[], opts: SyncOptions) =>
+      syncCommand(ctx, names, opts, io.stdout),
+    ),
   );
 
   common(
@@ -62,7 +66,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .option("--mapping <name>", "only this mapping")
       .option("--limit <n>", "how many runs (default 20)"),
   ).action(
-    withContext("history", (ctx, opts: { mapping?: string; limit?: string }) => historyCommand(ctx, opts, io.stdout)),
+    withContext("history", (ctx, opts: { mapping?: string; limit?: string }) =>
+      historyCommand(ctx, opts, io.stdout),
+    ),
   );
 
   common(
@@ -127,7 +133,9 @@ function reportError(error: unknown): number {
     process.stderr.write(`roster-sync: ${error.message}\n`);
     return EXIT.failed;
   }
-  process.stderr.write(`roster-sync: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `roster-sync: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return EXIT.failed;
 }
 

@@ -46,7 +46,9 @@ export async function sandboxCommand(
     clientSecret: options.clientSecret,
   });
   out(`sandbox OneRoster 1.1 server at ${sandbox.url}\n`);
-  out(`admin API at ${new URL("/_sandbox/stats", sandbox.url).toString()} (POST /_sandbox/mutate, /_sandbox/faults)\n`);
+  out(
+    `admin API at ${new URL("/_sandbox/stats", sandbox.url).toString()} (POST /_sandbox/mutate, /_sandbox/faults)\n`,
+  );
   await new Promise<void>((resolve) => {
     signals.once("SIGINT", resolve);
     signals.once("SIGTERM", resolve);

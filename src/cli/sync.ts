@@ -53,7 +53,12 @@ export async function syncCommand(
         caches.set(providerName, cache);
       }
       runs.push(
-        await runMapping(mapping, cache, { db, logger, sinks }, { dryRun: options.dryRun, force: options.force }),
+        await runMapping(
+          mapping,
+          cache,
+          { db, logger, sinks },
+          { dryRun: options.dryRun, force: options.force },
+        ),
       );
     }
   } finally {

@@ -102,7 +102,12 @@ function pathOfVisit(visitPath: readonly unknown[], node: Node): string {
     const child = chain[i + 1];
     if (isSeq(parent)) {
       parts.push(`[${parent.items.indexOf(child as never)}]`);
-    } else if (child && typeof child === "object" && "key" in child && isScalar((child as { key: unknown }).key)) {
+    } else if (
+      child &&
+      typeof child === "object" &&
+      "key" in child &&
+      isScalar((child as { key: unknown }).key)
+    ) {
       parts.push(String(((child as { key: { value: unknown } }).key as { value: unknown }).value));
     }
   }
@@ -151,7 +156,10 @@ function zodError(error: z.ZodError, doc: Document, file: string, lineCounter: L
       const key = issue.keys[0]!;
       issuePath = [...issuePath, key];
       message = `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(", ")}` : ""}`;
-    } else if (doc.getIn(issuePath) === undefined && (issue.code === "invalid_type" || issue.code === "invalid_union")) {
+    } else if (
+      doc.getIn(issuePath) === undefined &&
+      (issue.code === "invalid_type" || issue.code === "invalid_union")
+    ) {
       message = "is required";
     }
     const pos = positionOf(doc, issuePath, lineCounter, issue.code === "unrecognized_keys");
@@ -172,7 +180,13 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
   const fail = (keyPath: (string | number)[], message: string): never => {
     const pos = positionOf(doc, keyPath, lineCounter);
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-    throw new ConfigError(`${where}: ${formatPath(keyPath)}: ${message}`, file, formatPath(keyPath), pos?.line, pos?.col);
+    throw new ConfigError(
+      `${where}: ${formatPath(keyPath)}: ${message}`,
+      file,
+      formatPath(keyPath),
+      pos?.line,
+      pos?.col,
+    );
   };
   if (!isMap(doc.contents)) {
     fail([], "the file must be a YAML mapping");
@@ -192,7 +206,10 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
     seen.add(m.name);
     const provider = providers[m.provider];
     if (!provider) {
-      fail(["mappings", i, "provider"], `unknown provider "${m.provider}" (known: ${Object.keys(providers).join(", ")})`);
+      fail(
+        ["mappings", i, "provider"],
+        `unknown provider "${m.provider}" (known: ${Object.keys(providers).join(", ")})`,
+      );
     }
     if (m.users === "users" && m.groups) {
       fail(["mappings", i, "users"], "users: users is valid only for a mapping without groups");
@@ -201,7 +218,11 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
       name: m.name,
       provider: provider!,
       users: m.users,
-      groups: m.groups?.map((g) => ({ type: g.type, match: g.match, matchOn: g.matchOn ?? provider!.matchGroupsBy })),
+      groups: m.groups?.map((g) => ({
+        type: g.type,
+        match: g.match,
+        matchOn: g.matchOn ?? provider!.matchGroupsBy,
+      })),
       include: m.include,
       product: m.product,
       schedule: m.schedule ?? raw.defaults.schedule,

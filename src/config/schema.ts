@@ -113,7 +113,13 @@ export const providerSchema = z
 export type ProviderConfig = z.infer<typeof providerSchema> & { name: string };
 
 const durationPattern = /^(\d+)(ms|s|m|h|d)$/;
-const durationUnits: Record<string, number> = { ms: 1, s: SECOND, m: 60 * SECOND, h: 3600 * SECOND, d: 86400 * SECOND };
+const durationUnits: Record<string, number> = {
+  ms: 1,
+  s: SECOND,
+  m: 60 * SECOND,
+  h: 3600 * SECOND,
+  d: 86400 * SECOND,
+};
 
 /** `15m`, `30s`, `2h`, `1d`, `500ms` → milliseconds. */
 export function parseDuration(text: string): number | undefined {
@@ -136,7 +142,9 @@ export const scheduleSchema = z.union([
   z
     .object({
       /** A fixed interval: `30s`, `15m`, `1h`. At least 1 s. */
-      every: z.string().refine((s) => (parseDuration(s) ?? 0) >= SECOND, "must be a duration such as 30s, 15m or 1h"),
+      every: z
+        .string()
+        .refine((s) => (parseDuration(s) ?? 0) >= SECOND, "must be a duration such as 30s, 15m or 1h"),
     })
     .strict(),
 ]);
@@ -177,7 +185,9 @@ export const mappingSchema = z
     /** Omitted: every user of that kind in the provider. */
     groups: z.array(groupSchema).min(1).optional(),
     /** Attribute filter: each key a user field, a user passes when any value matches (ignoring case). */
-    include: z.record(z.string(), z.array(z.union([z.string(), z.number().transform(String)])).min(1)).optional(),
+    include: z
+      .record(z.string(), z.array(z.union([z.string(), z.number().transform(String)])).min(1))
+      .optional(),
     /** What downstream grants: a string or a list, copied into every event. */
     product: z.union([nonEmpty, z.array(nonEmpty).min(1)]),
     /** Cron (5 or 6 fields) or { every: 15m }. Default: defaults.schedule. */
@@ -252,7 +262,11 @@ export const configSchema = z
         safety: safetySchema.default({ maxRemovals: 50, maxRemovalPercent: 20 }),
       })
       .strict()
-      .default({ schedule: "0 2 * * *", timezone: "UTC", safety: { maxRemovals: 50, maxRemovalPercent: 20 } }),
+      .default({
+        schedule: "0 2 * * *",
+        timezone: "UTC",
+        safety: { maxRemovals: 50, maxRemovalPercent: 20 },
+      }),
     events: z
       .object({
         sinks: z.array(sinkSchema).default([]),

@@ -36,7 +36,10 @@ export function changedAttributes(before: Member, after: Member): string[] {
  * Compares the fetched roster with the previous snapshot. Output is sorted by key so that event
  * order, and with it event ids, are the same for the same input.
  */
-export function diffMembers(previous: ReadonlyMap<string, Member>, current: ReadonlyMap<string, Member>): Diff {
+export function diffMembers(
+  previous: ReadonlyMap<string, Member>,
+  current: ReadonlyMap<string, Member>,
+): Diff {
   const added: Member[] = [];
   const updated: Diff["updated"] = [];
   const removed: Member[] = [];

@@ -14,7 +14,15 @@ export interface Member {
 }
 
 /** The attributes whose change is an `update` event. */
-export const TRACKED_ATTRIBUTES = ["email", "username", "givenName", "familyName", "role", "grades", "orgs"] as const;
+export const TRACKED_ATTRIBUTES = [
+  "email",
+  "username",
+  "givenName",
+  "familyName",
+  "role",
+  "grades",
+  "orgs",
+] as const;
 
 /** The `user` object of an event: a member without its internal key. */
 export function eventUser(member: Member): Omit<Member, "key"> {

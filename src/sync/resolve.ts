@@ -3,7 +3,14 @@
 // failure propagates: a partial roster is never returned.
 import type { MappingConfig } from "../config/schema.js";
 import { NoGroupMatchedError, ProviderError } from "../errors.js";
-import type { GroupType, ProgressFn, Provider, RosterGroup, RosterUser, UserKind } from "../providers/types.js";
+import type {
+  GroupType,
+  ProgressFn,
+  Provider,
+  RosterGroup,
+  RosterUser,
+  UserKind,
+} from "../providers/types.js";
 import { groupMatches, isActive, passesInclude, toMember, userKey } from "./match.js";
 import type { Member } from "./member.js";
 
@@ -75,7 +82,10 @@ export async function selectGroups(
 }
 
 /** The complete membership of a mapping, keyed by keyIdentifier. */
-export async function resolveMembers(mapping: MappingConfig, cache: FetchCache): Promise<Map<string, Member>> {
+export async function resolveMembers(
+  mapping: MappingConfig,
+  cache: FetchCache,
+): Promise<Map<string, Member>> {
   let users: RosterUser[];
   if (mapping.groups) {
     const groups = await selectGroups(mapping, cache);

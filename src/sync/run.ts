@@ -12,7 +12,8 @@ import { SECOND } from "../util/time.js";
 import { diffMembers } from "./diff.js";
 import { buildEvents } from "./events.js";
 import { checkRemovals } from "./guard.js";
-import { FetchCache, resolveMembers } from "./resolve.js";
+import type { FetchCache } from "./resolve.js";
+import { resolveMembers } from "./resolve.js";
 
 export type RunStatus = "succeeded" | "failed" | "held" | "dry-run";
 
@@ -127,7 +128,10 @@ export async function runMapping(
     events: events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt) })),
     sinks: ctx.sinks,
   });
-  log.info({ ...counts, requests: done.requests, durationMs: done.durationMs, forced: done.forced }, "sync committed");
+  log.info(
+    { ...counts, requests: done.requests, durationMs: done.durationMs, forced: done.forced },
+    "sync committed",
+  );
   return summary(done);
 }
 
@@ -162,7 +166,10 @@ function errorForLog(error: unknown): Record<string, unknown> {
 }
 
 /** A progress logger for a provider's fetches: pages and records so far, at most once a second. */
-export function progressLogger(logger: Logger, provider: string): (p: { pages: number; records: number }) => void {
+export function progressLogger(
+  logger: Logger,
+  provider: string,
+): (p: { pages: number; records: number }) => void {
   const gate = throttled(SECOND);
   let pages = 0;
   let records = 0;

@@ -22,8 +22,22 @@ const map = (...members: Member[]) => new Map(members.map((m) => [m.key, m]));
 describe("diffMembers", () => {
   it.each([
     { name: "empty to empty", before: [], after: [], added: [], removed: [], updated: [] },
-    { name: "first sync adds everyone", before: [], after: ["b", "a"], added: ["a", "b"], removed: [], updated: [] },
-    { name: "unchanged emits nothing", before: ["a", "b"], after: ["a", "b"], added: [], removed: [], updated: [] },
+    {
+      name: "first sync adds everyone",
+      before: [],
+      after: ["b", "a"],
+      added: ["a", "b"],
+      removed: [],
+      updated: [],
+    },
+    {
+      name: "unchanged emits nothing",
+      before: ["a", "b"],
+      after: ["a", "b"],
+      added: [],
+      removed: [],
+      updated: [],
+    },
     { name: "a member leaves", before: ["a", "b"], after: ["a"], added: [], removed: ["b"], updated: [] },
     { name: "everyone leaves", before: ["a", "b"], after: [], added: [], removed: ["a", "b"], updated: [] },
     { name: "swap", before: ["a", "b"], after: ["b", "c"], added: ["c"], removed: ["a"], updated: [] },
@@ -36,7 +50,9 @@ describe("diffMembers", () => {
 
   it("reports an update with the changed attributes and the new state", () => {
     const d = diffMembers(map(member("a")), map(member("a", { familyName: "Byron", grades: ["07"] })));
-    expect(d.updated).toEqual([{ member: member("a", { familyName: "Byron", grades: ["07"] }), changed: ["familyName", "grades"] }]);
+    expect(d.updated).toEqual([
+      { member: member("a", { familyName: "Byron", grades: ["07"] }), changed: ["familyName", "grades"] },
+    ]);
     expect(d.added).toEqual([]);
     expect(d.removed).toEqual([]);
   });

@@ -20,7 +20,13 @@ function user(overrides: Partial<RosterUser> = {}): RosterUser {
     orgs: ["2"],
     status: "active",
     enabledUser: true,
-    raw: { sourcedId: "18125", identifier: "ID-18125", location: "302", grades: ["11"], orgs: [{ sourcedId: "2" }] },
+    raw: {
+      sourcedId: "18125",
+      identifier: "ID-18125",
+      location: "302",
+      grades: ["11"],
+      orgs: [{ sourcedId: "2" }],
+    },
     ...overrides,
   };
 }
