@@ -32,19 +32,6 @@ export interface OneRosterConnectorOptions {
   http?: HttpClient;
 }
 
-/** Sums the progress of collections fetched side by side into one running total. */
-function combinedProgress(onProgress: ProgressFn | undefined, parts: number): ProgressFn[] {
-  const totals = Array.from({ length: parts }, () => ({ pages: 0, records: 0 }));
-  return totals.map((mine) => (progress) => {
-    mine.pages = progress.pages;
-    mine.records = progress.records;
-    onProgress?.({
-      pages: totals.reduce((sum, t) => sum + t.pages, 0),
-      records: totals.reduce((sum, t) => sum + t.records, 0),
-    });
-  });
-}
-
 export class OneRosterConnector implements Provider {
   readonly name: string;
   readonly #config: ProviderConfig;
@@ -106,11 +93,10 @@ export class OneRosterConnector implements Provider {
   /** Students, teachers, or both (`users` of a group: the nested endpoints have no `/users`). */
   async #users(base: string, kind: UserKind, onProgress?: ProgressFn): Promise<RosterUser[]> {
     const kinds = kind === "users" ? (["students", "teachers"] as const) : [kind];
-    const progress = combinedProgress(onProgress, kinds.length);
     const lists = await Promise.all(
-      kinds.map(async (k, i) => {
+      kinds.map(async (k) => {
         const path = base ? `${base}/${k}` : k;
-        const records = await this.#fetch(path, "users", progress[i]);
+        const records = await this.#fetch(path, "users", onProgress);
         return records.map((record) => normaliseUser(record, ROLE_OF_KIND[k]));
       }),
     );

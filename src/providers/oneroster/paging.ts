@@ -146,7 +146,7 @@ export async function fetchAll(http: PageSource, options: FetchAllOptions): Prom
       }
       records.push(record);
     }
-    options.onProgress?.({ pages, records: records.length });
+    options.onProgress?.({ pages: 1, records: page.length });
 
     if (page.length > 0 && fresh === 0) {
       throw new ProviderError(
