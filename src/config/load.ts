@@ -237,5 +237,6 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
     providers,
     mappings,
     sinks: raw.events.sinks,
+    worker: raw.worker,
   };
 }

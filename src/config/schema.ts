@@ -230,6 +230,44 @@ export const sinkSchema = z.discriminatedUnion("type", [
 ]);
 export type SinkConfig = z.infer<typeof sinkSchema>;
 
+export const workerSchema = z
+  .object({
+    /** Sync jobs one worker process runs at once (different mappings; a mapping never runs twice at once). Default 4. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** BullMQ job lock. A worker that dies holding a job loses it after this long, and another worker
+     * takes the job up again (after the next stalled check). Default 30 s. */
+    lockDurationMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(30 * SECOND),
+    /** How often workers look for stalled jobs (held by a worker that died). Default 30 s. */
+    stalledIntervalMs: z
+      .number()
+      .int()
+      .min(500)
+      .default(30 * SECOND),
+    /** On SIGTERM/SIGINT, how long a running sync may take to finish before it is released to
+     * another worker. Default 30 s. */
+    shutdownGraceMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(30 * SECOND),
+    /** How often the outbox relay looks for pending events (it also runs after every commit). Default 1 s. */
+    relayIntervalMs: z.number().int().min(50).default(SECOND),
+  })
+  .strict();
+export type WorkerConfig = z.infer<typeof workerSchema>;
+
+const WORKER_DEFAULTS = {
+  concurrency: 4,
+  lockDurationMs: 30 * SECOND,
+  stalledIntervalMs: 30 * SECOND,
+  shutdownGraceMs: 30 * SECOND,
+  relayIntervalMs: SECOND,
+} satisfies WorkerConfig;
+
 export const configSchema = z
   .object({
     database: z
@@ -273,6 +311,8 @@ export const configSchema = z
       })
       .strict()
       .default({ sinks: [] }),
+    /** Settings of `roster-sync worker`; every key optional. */
+    worker: workerSchema.default(WORKER_DEFAULTS),
   })
   .strict();
 
@@ -298,4 +338,5 @@ export interface Config {
   providers: Record<string, ProviderConfig>;
   mappings: MappingConfig[];
   sinks: SinkConfig[];
+  worker: WorkerConfig;
 }
