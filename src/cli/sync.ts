@@ -1,7 +1,7 @@
 // `roster-sync sync [MAPPING…] [--dry-run] [--force]`: runs mappings now, in this process, without
-// Redis. Events wait in the outbox for the worker, except for the file sink, delivered here.
+// Redis. Events wait in the outbox for the worker, except for file and webhook sinks, delivered here.
 import { UsageError } from "../errors.js";
-import { relayFile, sinkName } from "../events/relay.js";
+import { createRelay, sinkName } from "../events/relay.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
 import { FetchCache } from "../sync/resolve.js";
@@ -65,12 +65,14 @@ export async function syncCommand(
     await Promise.all([...providers.values()].map((p) => p.close()));
   }
 
-  // A sink that is down delays its events (they stay pending, retried by the next sync or the
-  // worker) and does not change the runs' outcome: relayFile logs the failure.
-  for (const sink of config.sinks) {
-    if (sink.type === "file") {
-      await relayFile(db, sink, logger);
-    }
+  // File and webhook sinks are delivered here, one pass; queue sinks wait for the worker. A sink
+  // that is down delays its events (they stay pending, retried by the next sync or the worker) and
+  // does not change the runs' outcome: the relay logs the failure.
+  const relay = createRelay({ db, sinks: config.sinks, logger, only: ["file", "webhook"] });
+  try {
+    await relay.relayOnce();
+  } finally {
+    await relay.close();
   }
 
   if (ctx.json) {
