@@ -194,6 +194,10 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
   const providers: Record<string, ProviderConfig> = {};
   for (const [name, provider] of Object.entries(raw.providers)) {
     providers[name] = { ...provider, name };
+    if (provider.path !== undefined) {
+      // csv bundles: relative to the config file's folder (see providerSchema.path).
+      providers[name] = { ...provider, name, path: path.resolve(path.dirname(file), provider.path) };
+    }
   }
   if (Object.keys(providers).length === 0) {
     fail(["providers"], "must name at least one provider");

@@ -71,14 +71,22 @@ export const providerSchema = z
     type: z.enum(["oneroster", "classlink", "clever", "csv"]),
     /** OneRoster version: "1.1" (default) or "1.2". */
     version: z.enum(["1.1", "1.2"]).default("1.1"),
-    /** Base URL of the rostering API, e.g. https://host/ims/oneroster/v1p1/. Required for REST types. */
+    /** Base URL of the rostering API, e.g. https://host/ims/oneroster/v1p1/. Required for REST types,
+     * except clever: default https://api.clever.com/ (paths get `v3.0/` unless baseUrl ends in a version). */
     baseUrl: z.url().optional(),
-    /** csv: a folder or a .zip holding a OneRoster 1.1 CSV bundle. */
+    /** csv: a folder or a .zip holding a OneRoster 1.1 CSV bundle. A relative path is relative to the
+     * folder of the config file (not the working directory), so the worker finds it wherever it starts. */
     path: z.string().optional(),
     /** Required for REST types. */
     auth: authSchema.optional(),
-    /** Records per page (`limit`). Servers may cap it lower; paging copes. Default 100. */
-    pageSize: z.number().int().min(1).max(10_000).default(100),
+    /** Records per page (`limit`), 1 to 10000 (Clever's ceiling). Servers may cap it lower; paging
+     * copes. Default 100. */
+    pageSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000, "must be at most 10000 (Clever answers a larger `limit` with 413)")
+      .default(100),
     rateLimit: rateLimitSchema.default({ requestsPerSecond: 10, concurrency: 4 }),
     retry: retrySchema.default({ limit: 6, baseDelayMs: 500, maxDelayMs: 60 * SECOND }),
     /** Per-request timeout. Default 30 s. */
@@ -100,7 +108,7 @@ export const providerSchema = z
       }
       return;
     }
-    if (!p.baseUrl) {
+    if (!p.baseUrl && p.type !== "clever") {
       ctx.addIssue({ code: "custom", path: ["baseUrl"], message: `is required for type ${p.type}` });
     }
     if (!p.auth) {
@@ -108,6 +116,13 @@ export const providerSchema = z
     }
     if (p.type === "classlink" && p.auth && p.auth.method !== "oauth1") {
       ctx.addIssue({ code: "custom", path: ["auth", "method"], message: "classlink uses oauth1" });
+    }
+    if (p.type === "clever" && p.auth && p.auth.method !== "bearer") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth", "method"],
+        message: "clever uses bearer (a district token)",
+      });
     }
   });
 export type ProviderConfig = z.infer<typeof providerSchema> & { name: string };

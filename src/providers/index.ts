@@ -1,7 +1,8 @@
 // Builds the connector a provider's `type` names (SPEC §2).
 import type { Logger } from "pino";
 import type { ProviderConfig } from "../config/schema.js";
-import { RosterSyncError } from "../errors.js";
+import { CleverConnector } from "./clever/connector.js";
+import { CsvConnector } from "./csv/connector.js";
 import { OneRosterConnector } from "./oneroster/connector.js";
 import type { Provider } from "./types.js";
 
@@ -13,10 +14,8 @@ export function createProvider(config: ProviderConfig, opts: { logger?: Logger |
       // ClassLink is OneRoster 1.1 signed with OAuth1 (the schema insists on oauth1 for it).
       return new OneRosterConnector({ ...config, version: "1.1" }, { logger: opts.logger });
     case "clever":
+      return new CleverConnector(config, { logger: opts.logger });
     case "csv":
-      throw new RosterSyncError(
-        "CONFIG",
-        `provider ${config.name}: type ${config.type} is not implemented yet (oneroster and classlink are)`,
-      );
+      return new CsvConnector(config, { logger: opts.logger });
   }
 }

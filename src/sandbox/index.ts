@@ -11,3 +11,5 @@ export { createRandom } from "./random.js";
 export type { Random } from "./random.js";
 export { API_PREFIX } from "./records.js";
 export type * from "./records.js";
+export { writeCsvBundle, csvField, csvLine, CSV_ZIP_NAME } from "./csv.js";
+export type { CsvBundleOptions } from "./csv.js";

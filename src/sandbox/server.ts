@@ -1,6 +1,7 @@
 // A real OneRoster 1.1 HTTP server over a generated district, for `roster-sync sandbox`, the demo, the
-// end-to-end tests and the benchmark. node:http only. Three parts share one port:
+// end-to-end tests and the benchmark. node:http only. These parts share one port:
 //   /ims/oneroster/v1p1/…   the rostering API (auth, paging, filter, faults)
+//   /v3.0/…                 the same district as a Clever API v3 (bearer token; see clever.ts)
 //   /oauth/token            OAuth 2 client-credentials tokens (used when auth is "oauth2")
 //   /_sandbox/…             an unauthenticated admin API: stats, faults, mutations (see ADMIN_HELP)
 import http from "node:http";
@@ -16,6 +17,8 @@ import { FaultInjector } from "./faults.js";
 import type { MutationResult, SandboxChange } from "./mutate.js";
 import { applyChange } from "./mutate.js";
 import { serveAdmin } from "./admin.js";
+import type { CleverSandboxOptions } from "./clever.js";
+import { CleverApi, CLEVER_PREFIX } from "./clever.js";
 import { HTML_ERROR_PAGE, imsxError, readBody, send } from "./respond.js";
 import type { Paging } from "./query.js";
 import { QueryError, applySort, linkHeader, parseFields, parseFilter, parsePaging } from "./query.js";
@@ -49,6 +52,8 @@ export interface SandboxOptions extends DistrictOptions {
   tokenTtlSeconds?: number;
   /** Called after every answered request (for the CLI's log). */
   onRequest?: (info: { method: string; path: string; status: number; durationMs: number }) => void;
+  /** The Clever-shaped API at /v3.0/ (bearer token, rate-limit windows): see CleverSandboxOptions. */
+  clever?: CleverSandboxOptions;
 }
 
 export const SANDBOX_DEFAULTS: Required<
@@ -96,6 +101,10 @@ export interface Sandbox {
   readonly auth: "oauth1" | "oauth2" | "none";
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Base URL of the Clever-shaped API (its paths start with /v3.0/): http://127.0.0.1:PORT/ */
+  readonly cleverUrl: string;
+  /** The bearer token the Clever-shaped API accepts. */
+  readonly cleverToken: string;
   /** The live district (replaced by `resetDistrict`). */
   readonly district: District;
   /** Replaces every fault; `setFaults({})` turns them all off. */
@@ -171,6 +180,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }, ms);
       timers.add(timer);
     });
+  const clever = new CleverApi(options.clever ?? {}, {
+    district: () => district,
+    faults,
+    delay,
+    count: (route, path) => {
+      stats.apiRequests += 1;
+      bump(stats.byRoute, route);
+      bump(stats.byPath, path);
+    },
+  });
 
   const authenticate = (req: http.IncomingMessage, url: URL): AuthResult => {
     switch (o.auth) {
@@ -323,6 +342,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (path === "/oauth/token" || path === `${API_PREFIX}oauth/token`) {
         return serveToken(req, res);
       }
+      if (path.startsWith(CLEVER_PREFIX)) {
+        return clever.serve(req, res, url);
+      }
       if (path.startsWith(API_PREFIX)) {
         return serveApi(req, res, url);
       }
@@ -381,6 +403,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     auth: o.auth,
     clientId: o.clientId,
     clientSecret: o.clientSecret,
+    cleverUrl: `${origin}/`,
+    cleverToken: clever.options.token,
     get district() {
       return district;
     },

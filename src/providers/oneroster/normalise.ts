@@ -1,19 +1,9 @@
 // OneRoster 1.1 / 1.2 records → the provider-neutral shapes of src/providers/types.ts. Tolerant of
 // the dialects seen in the wild: `enabledUser` as a boolean or "true"/"false", `grades` as an array
 // or a comma-separated string, 1.2's `roles[]` instead of `role`, orgs as refs or bare ids.
+import { text } from "../fields.js";
 import type { GroupType, RosterGroup, RosterUser } from "../types.js";
 import type { OneRosterRecord } from "./paging.js";
-
-function text(value: unknown): string | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) {
-    return String(value);
-  }
-  if (typeof value !== "string") {
-    return undefined;
-  }
-  const trimmed = value.trim();
-  return trimmed === "" ? undefined : trimmed;
-}
 
 function ref(value: unknown): string | undefined {
   if (typeof value === "object" && value !== null) {

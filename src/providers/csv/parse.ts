@@ -1,0 +1,232 @@
+// Streams one CSV file of a bundle row by row (csv-parse), checks its header against the table's
+// spec and each row's shape, and records what is wrong with the file and line number. Only a row
+// at a time is held: a 200k-row enrollments.csv never becomes one string.
+import { parse, type CsvError } from "csv-parse";
+import type { ProgressFn } from "../types.js";
+import type { BundleSource } from "./source.js";
+import type { TableSpec } from "./tables.js";
+
+/** Rows per progress "page". */
+export const ROWS_PER_PAGE = 10_000;
+/** Longest record accepted; a longer one means an unclosed quote swallowing the file. */
+const MAX_RECORD_CHARS = 1_000_000;
+
+export interface CsvProblem {
+  file: string;
+  /** 1-based line where the row starts; undefined for a problem of the whole file. */
+  line: number | undefined;
+  message: string;
+}
+
+export const formatProblem = (p: CsvProblem): string =>
+  p.line === undefined ? `${p.file}: ${p.message}` : `${p.file}:${p.line}: ${p.message}`;
+
+/** Every problem is counted; the first `keep` are kept for the error message and for callers. */
+export class Problems {
+  readonly list: CsvProblem[] = [];
+  count = 0;
+
+  constructor(private readonly keep = 100) {}
+
+  add(file: string, line: number | undefined, message: string): void {
+    this.count += 1;
+    if (this.list.length < this.keep) {
+      this.list.push({ file, line, message });
+    }
+  }
+}
+
+/** One data row: its values by column name (blank = ""), its line, and the header for extra columns. */
+export class CsvRow {
+  constructor(
+    private readonly header: ReadonlyMap<string, number>,
+    readonly values: readonly string[],
+    readonly line: number,
+  ) {}
+
+  get(column: string): string {
+    const at = this.header.get(column);
+    return at === undefined ? "" : (this.values[at] ?? "");
+  }
+
+  /** A trimmed value (ids, enumerations, lists). */
+  id(column: string): string {
+    return this.get(column).trim();
+  }
+
+  /** Columns beyond the spec's (extensions such as `metadata.*`), as name → value. */
+  extras(known: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, at] of this.header) {
+      if (!known.includes(name)) {
+        out[name] = this.values[at] ?? "";
+      }
+    }
+    return out;
+  }
+}
+
+function newlines(values: readonly string[]): number {
+  let n = 0;
+  for (const value of values) {
+    for (let i = value.indexOf("\n"); i >= 0; i = value.indexOf("\n", i + 1)) {
+      n += 1;
+    }
+  }
+  return n;
+}
+
+export type ReadSpec = Pick<TableSpec, "file" | "columns" | "required" | "enums"> & {
+  /** The column that identifies a row; rows without it are problems only. Default sourcedId. */
+  key?: string;
+};
+
+/**
+ * Reads `spec.file` from the bundle and calls `onRow` for each row of the right width that has a
+ * key (other rows are problems only). Returns "missing" when the bundle lacks the file,
+ * "unreadable" when its rows could not all be read (a bad header, broken quoting), else "read". Problems in
+ * rows are recorded and reading goes on, so one run reports many of them.
+ */
+export async function readTable(
+  source: BundleSource,
+  spec: ReadSpec,
+  problems: Problems,
+  onRow: (row: CsvRow) => void,
+  onProgress?: ProgressFn,
+): Promise<"missing" | "unreadable" | "read"> {
+  const input = await source.open(spec.file);
+  if (!input) {
+    return "missing";
+  }
+  // Event mode, not `for await`: a promise per row costs more than the parsing. No `info` either:
+  // lines are counted here (each record is one line plus the line breaks inside its quoted fields).
+  const parser = parse({ bom: true, relax_column_count: true, max_record_size: MAX_RECORD_CHARS });
+  let header: Map<string, number> | undefined;
+  let nextLine = 1;
+  let pending = 0;
+  const key = spec.key ?? "sourcedId";
+  const onRecord = (record: string[]): boolean => {
+    const line = nextLine;
+    nextLine += 1 + newlines(record);
+    if (record.length === 1 && record[0] === "") {
+      return true; // a blank line
+    }
+    if (!header) {
+      header = checkHeader(spec, record, problems);
+      return header !== undefined;
+    }
+    pending += 1;
+    if (pending === ROWS_PER_PAGE) {
+      onProgress?.({ pages: 1, records: pending });
+      pending = 0;
+    }
+    if (record.length !== header.size) {
+      problems.add(spec.file, line, `has ${record.length} fields, the header has ${header.size}`);
+      return true;
+    }
+    const row = new CsvRow(header, record, line);
+    checkRow(spec, row, problems);
+    if (row.id(key) !== "") {
+      onRow(row);
+    }
+    return true;
+  };
+  const outcome = await new Promise<"unreadable" | "read">((resolve, reject) => {
+    const stop = (result: "unreadable" | "read") => {
+      input.unpipe(parser);
+      input.destroy();
+      parser.destroy();
+      resolve(result);
+    };
+    parser.on("data", (record: string[]) => {
+      try {
+        if (!onRecord(record)) {
+          stop("unreadable");
+        }
+      } catch (error) {
+        input.destroy();
+        parser.destroy();
+        reject(error);
+      }
+    });
+    parser.on("end", () => resolve("read"));
+    parser.on("error", (error) => {
+      input.destroy();
+      if (!isCsvError(error)) {
+        reject(error);
+        return;
+      }
+      const at = typeof error.lines === "number" ? error.lines : undefined;
+      problems.add(spec.file, at, `not valid CSV: ${error.message.replace(/ at line \d+/, "")}`);
+      stop("unreadable");
+    });
+    input.on("error", (error) => parser.destroy(error));
+    input.pipe(parser);
+  });
+  if (outcome === "unreadable") {
+    return outcome;
+  }
+  if (!header) {
+    problems.add(spec.file, undefined, "is empty (no header row)");
+    return "unreadable";
+  }
+  if (pending > 0) {
+    onProgress?.({ pages: 1, records: pending });
+  }
+  return "read";
+}
+
+function isCsvError(error: unknown): error is CsvError {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" && code.startsWith("CSV_");
+}
+
+/** The column → index map, or undefined (and a problem) when a spec column is missing or repeated. */
+function checkHeader(
+  spec: Pick<TableSpec, "file" | "columns">,
+  record: string[],
+  problems: Problems,
+): Map<string, number> | undefined {
+  const header = new Map<string, number>();
+  const repeated: string[] = [];
+  record.forEach((raw, i) => {
+    const name = raw.trim();
+    if (header.has(name)) {
+      repeated.push(name);
+    }
+    header.set(name, i);
+  });
+  const missing = spec.columns.filter((c) => !header.has(c));
+  if (missing.length > 0) {
+    const plural = missing.length > 1 ? "s" : "";
+    problems.add(spec.file, 1, `header lacks required column${plural} ${missing.join(", ")}`);
+  }
+  if (repeated.length > 0) {
+    problems.add(spec.file, 1, `header repeats column ${repeated.join(", ")}`);
+  }
+  return missing.length > 0 || repeated.length > 0 ? undefined : header;
+}
+
+function checkRow(
+  spec: Pick<TableSpec, "file" | "required" | "enums">,
+  row: CsvRow,
+  problems: Problems,
+): void {
+  const blank = spec.required.filter((c) => row.id(c) === "");
+  if (blank.length > 0) {
+    problems.add(spec.file, row.line, `${blank.join(", ")} ${blank.length > 1 ? "are" : "is"} blank`);
+  }
+  for (const [column, vocabulary] of Object.entries(spec.enums)) {
+    const value = row.id(column);
+    if (value === "") {
+      continue;
+    }
+    const lower = value.toLowerCase();
+    const known =
+      vocabulary.values.some((v) => v.toLowerCase() === lower) ||
+      (vocabulary.extensible === true && lower.startsWith("ext:"));
+    if (!known) {
+      problems.add(spec.file, row.line, `${column} "${value}" is not one of ${vocabulary.values.join(", ")}`);
+    }
+  }
+}
