@@ -46,6 +46,7 @@ export async function sandboxCommand(
     clientSecret: options.clientSecret,
   });
   out(`sandbox OneRoster 1.1 server at ${sandbox.url}\n`);
+  out(`OneRoster 1.2 at ${sandbox.url12} (OAuth 2 tokens from ${sandbox.tokenUrl})\n`);
   out(
     `admin API at ${new URL("/_sandbox/stats", sandbox.url).toString()} (POST /_sandbox/mutate, /_sandbox/faults)\n`,
   );

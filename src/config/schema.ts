@@ -24,7 +24,10 @@ export const authSchema = z.discriminatedUnion("method", [
       clientSecret: nonEmpty,
       /** Token endpoint. Default: `<origin of baseUrl>/oauth/token`. */
       tokenUrl: z.url().optional(),
-      /** Space-separated scopes, sent as `scope`. Default: none. */
+      /** Space-separated scopes, sent as `scope`. Default: none. OneRoster 1.2 servers usually want one:
+       * `https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly` covers every endpoint
+       * this tool reads (users, classes, courses, orgs, enrollments); `…/scope/roster.readonly` is
+       * the wider one (adds demographics). 1.1 servers that use OAuth 2 name them with `v1p1`. */
       scope: z.string().optional(),
     })
     .strict(),
@@ -65,14 +68,48 @@ export const retrySchema = z
 
 const matchFields = z.array(nonEmpty).min(1);
 
+/** The rostering base path of each OneRoster version (IMS REST bindings 1.1 and 1.2). */
+export const ONEROSTER_BASE_PATHS = {
+  "1.1": "/ims/oneroster/v1p1/",
+  "1.2": "/ims/oneroster/rostering/v1p2/",
+} as const satisfies Record<"1.1" | "1.2", string>;
+
+/** A baseUrl that is only an origin (no path, or `/`) gets the version's base path; any other is kept. */
+export function oneRosterBaseUrl(baseUrl: string, version: "1.1" | "1.2"): string {
+  const url = new URL(baseUrl);
+  if (url.pathname !== "/" || url.search !== "") {
+    return baseUrl;
+  }
+  return new URL(ONEROSTER_BASE_PATHS[version], url).toString();
+}
+
 export const providerSchema = z
   .object({
-    /** oneroster | classlink (OneRoster 1.1 with oauth1) | clever | csv. */
+    /** oneroster | classlink | clever | csv.
+     *
+     * classlink: a preset of oneroster for ClassLink Roster Server, OneRoster 1.1 signed with
+     * OAuth 1.0a HMAC-SHA256 (`auth.method` must be oauth1, `version` stays "1.1", `baseUrl` is
+     * required). Each district's server has its own host, shown with the key and secret in the
+     * ClassLink developer console (OneRoster module), e.g.
+     * `https://<tenant>-<app>.oneroster.com/ims/oneroster/v1p1/`; giving only the origin adds
+     * that path. ClassLink limits requests per server and answers 429 when they are exceeded,
+     * asking for exponential backoff with jitter on 429 and 5xx (which `retry` does): start at
+     * `rateLimit: { requestsPerSecond: 10, concurrency: 4 }` (the defaults) and lower it if 429s
+     * show up in the run summaries; a larger `pageSize` (e.g. 1000) spends fewer requests, and a
+     * server that caps `limit` lower is paged correctly anyway. The ClassLink OAuth 2 proxy (`https://oneroster-proxy.classlink.io/<appId>/ims/oneroster/v1p1/`
+     * with a bearer access token) is not this preset: configure it as `type: oneroster` with
+     * `auth.method: bearer`. */
     type: z.enum(["oneroster", "classlink", "clever", "csv"]),
-    /** OneRoster version: "1.1" (default) or "1.2". */
+    /** OneRoster version: "1.1" (default) or "1.2". 1.2 servers usually use `auth.method: oauth2`
+     * with a scope (see `auth.scope`); some serve only top-level collections, which the connector
+     * detects and works around (README, "OneRoster 1.1 / 1.2"). */
     version: z.enum(["1.1", "1.2"]).default("1.1"),
     /** Base URL of the rostering API, e.g. https://host/ims/oneroster/v1p1/. Required for REST types,
-     * except clever: default https://api.clever.com/ (paths get `v3.0/` unless baseUrl ends in a version). */
+     * except clever: default https://api.clever.com/ (paths get `v3.0/` unless baseUrl ends in a version).
+     * oneroster / classlink: a URL with a path is used as given (servers mount the API in odd places);
+     * a bare origin (`https://host` or `https://host/`) gets the version's path, `/ims/oneroster/v1p1/`
+     * (1.1) or `/ims/oneroster/rostering/v1p2/` (1.2). The OAuth 2 `tokenUrl` default is built from
+     * the origin either way. */
     baseUrl: z.url().optional(),
     /** csv: a folder or a .zip holding a OneRoster 1.1 CSV bundle. A relative path is relative to the
      * folder of the config file (not the working directory), so the worker finds it wherever it starts. */
@@ -117,6 +154,14 @@ export const providerSchema = z
     if (p.type === "classlink" && p.auth && p.auth.method !== "oauth1") {
       ctx.addIssue({ code: "custom", path: ["auth", "method"], message: "classlink uses oauth1" });
     }
+    if (p.type === "classlink" && p.version !== "1.1") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["version"],
+        message:
+          'classlink is OneRoster 1.1; for a OneRoster 1.2 server use type oneroster with version "1.2"',
+      });
+    }
     if (p.type === "clever" && p.auth && p.auth.method !== "bearer") {
       ctx.addIssue({
         code: "custom",
@@ -124,7 +169,14 @@ export const providerSchema = z
         message: "clever uses bearer (a district token)",
       });
     }
-  });
+  })
+  // A bare origin gets the OneRoster base path here, once, so every consumer (connector, worker
+  // pool, validate) sees the same URL.
+  .transform((p) =>
+    (p.type === "oneroster" || p.type === "classlink") && p.baseUrl
+      ? { ...p, baseUrl: oneRosterBaseUrl(p.baseUrl, p.version) }
+      : p,
+  );
 export type ProviderConfig = z.infer<typeof providerSchema> & { name: string };
 
 const durationPattern = /^(\d+)(ms|s|m|h|d)$/;

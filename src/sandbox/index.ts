@@ -10,6 +10,8 @@ export type { MutationResult, SandboxChange } from "./mutate.js";
 export { createRandom } from "./random.js";
 export type { Random } from "./random.js";
 export { API_PREFIX } from "./records.js";
+export { V1P2_PREFIX } from "./oneroster12.js";
+export type { OneRoster12SandboxOptions } from "./oneroster12.js";
 export type * from "./records.js";
 export { writeCsvBundle, csvField, csvLine, CSV_ZIP_NAME } from "./csv.js";
 export type { CsvBundleOptions } from "./csv.js";

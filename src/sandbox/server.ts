@@ -2,6 +2,7 @@
 // end-to-end tests and the benchmark. node:http only. These parts share one port:
 //   /ims/oneroster/v1p1/…   the rostering API (auth, paging, filter, faults)
 //   /v3.0/…                 the same district as a Clever API v3 (bearer token; see clever.ts)
+//   /ims/oneroster/rostering/v1p2/…  the same district as OneRoster 1.2 (OAuth 2; see oneroster12.ts)
 //   /oauth/token            OAuth 2 client-credentials tokens (used when auth is "oauth2")
 //   /_sandbox/…             an unauthenticated admin API: stats, faults, mutations (see ADMIN_HELP)
 import http from "node:http";
@@ -19,6 +20,8 @@ import { applyChange } from "./mutate.js";
 import { serveAdmin } from "./admin.js";
 import type { CleverSandboxOptions } from "./clever.js";
 import { CleverApi, CLEVER_PREFIX } from "./clever.js";
+import type { OneRoster12SandboxOptions } from "./oneroster12.js";
+import { OneRoster12Api, V1P2_PREFIX } from "./oneroster12.js";
 import { HTML_ERROR_PAGE, imsxError, readBody, send } from "./respond.js";
 import type { Paging } from "./query.js";
 import { QueryError, applySort, linkHeader, parseFields, parseFilter, parsePaging } from "./query.js";
@@ -54,6 +57,9 @@ export interface SandboxOptions extends DistrictOptions {
   onRequest?: (info: { method: string; path: string; status: number; durationMs: number }) => void;
   /** The Clever-shaped API at /v3.0/ (bearer token, rate-limit windows): see CleverSandboxOptions. */
   clever?: CleverSandboxOptions;
+  /** The OneRoster 1.2 API (OAuth 2 tokens from /oauth/token whatever `auth` says): see
+   * OneRoster12SandboxOptions (nested endpoints, filter support). */
+  oneRoster12?: OneRoster12SandboxOptions;
 }
 
 export const SANDBOX_DEFAULTS: Required<
@@ -105,6 +111,10 @@ export interface Sandbox {
   readonly cleverUrl: string;
   /** The bearer token the Clever-shaped API accepts. */
   readonly cleverToken: string;
+  /** Base URL of the OneRoster 1.2 API: http://127.0.0.1:PORT/ims/oneroster/rostering/v1p2/ */
+  readonly url12: string;
+  /** Switches the 1.2 API's nested endpoints and filter support at runtime; returns all switches. */
+  configureOneRoster12(options: OneRoster12SandboxOptions): Required<OneRoster12SandboxOptions>;
   /** The live district (replaced by `resetDistrict`). */
   readonly district: District;
   /** Replaces every fault; `setFaults({})` turns them all off. */
@@ -189,6 +199,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       bump(stats.byRoute, route);
       bump(stats.byPath, path);
     },
+  });
+
+  const oneRoster12 = new OneRoster12Api(options.oneRoster12 ?? {}, {
+    district: () => district,
+    faults,
+    delay,
+    count: (route, path) => {
+      stats.apiRequests += 1;
+      bump(stats.byRoute, route);
+      bump(stats.byPath, path);
+    },
+    verify: (authorization) => issuer.verify(authorization),
+    defaultPageSize: o.defaultPageSize,
+    maxPageSize: o.maxPageSize,
   });
 
   const authenticate = (req: http.IncomingMessage, url: URL): AuthResult => {
@@ -345,6 +369,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (path.startsWith(CLEVER_PREFIX)) {
         return clever.serve(req, res, url);
       }
+      if (path.startsWith(V1P2_PREFIX)) {
+        return oneRoster12.serve(req, res, url);
+      }
       if (path.startsWith(API_PREFIX)) {
         return serveApi(req, res, url);
       }
@@ -405,6 +432,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     clientSecret: o.clientSecret,
     cleverUrl: `${origin}/`,
     cleverToken: clever.options.token,
+    url12: `${origin}${V1P2_PREFIX}`,
+    configureOneRoster12: (switches) => oneRoster12.configure(switches),
     get district() {
       return district;
     },

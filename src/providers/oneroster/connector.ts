@@ -1,8 +1,10 @@
 // The OneRoster 1.1 / 1.2 REST connector (and ClassLink, which is 1.1 with OAuth1). It maps the
 // Provider interface onto the rostering endpoints; paging lives in paging.ts, auth, rate limits and
-// retries in ../http.ts, record shapes in normalise.ts.
+// retries in ../http.ts, record shapes (1.1 and 1.2) in normalise.ts. Where a server lacks the
+// nested endpoints (some 1.2 servers), capabilities.ts notices once and fallback.ts answers from the
+// top-level collections instead.
 import type { Logger } from "pino";
-import type { ProviderConfig } from "../../config/schema.js";
+import { oneRosterBaseUrl, type ProviderConfig } from "../../config/schema.js";
 import { createHttpClient, type HttpClient } from "../http.js";
 import type {
   GroupType,
@@ -13,6 +15,8 @@ import type {
   RosterUser,
   UserKind,
 } from "../types.js";
+import { TopLevelCollections } from "./fallback.js";
+import { Capabilities, isMissingEndpoint } from "./capabilities.js";
 import { normaliseGroup, normaliseUser } from "./normalise.js";
 import { fetchAll, pageRecords, type OneRosterRecord } from "./paging.js";
 
@@ -37,12 +41,33 @@ export class OneRosterConnector implements Provider {
   readonly #config: ProviderConfig;
   readonly #http: HttpClient;
   readonly #logger: Logger | undefined;
+  /** Which nested endpoints this server has, learnt during this connector's (one run's) life. */
+  readonly nested: Capabilities;
+  readonly #topLevel: TopLevelCollections;
 
   constructor(config: ProviderConfig, options: OneRosterConnectorOptions = {}) {
+    // The schema already adds the version's base path to a bare origin; configs built in code
+    // (tests, tools) get the same here.
+    const effective = config.baseUrl
+      ? { ...config, baseUrl: oneRosterBaseUrl(config.baseUrl, config.version) }
+      : config;
     this.name = config.name;
-    this.#config = config;
+    this.#config = effective;
     this.#logger = options.logger;
-    this.#http = options.http ?? createHttpClient(config, { logger: options.logger });
+    this.#http = options.http ?? createHttpClient(effective, { logger: options.logger });
+    this.nested = new Capabilities((route, error) => {
+      this.#logger?.warn(
+        { provider: this.name, route, status: (error as { status?: number }).status },
+        `provider has no ${route} endpoint; using the top-level collections for the rest of this run`,
+      );
+    });
+    this.#topLevel = new TopLevelCollections({
+      http: this.#http,
+      providerName: this.name,
+      version: effective.version,
+      pageSize: effective.pageSize,
+      logger: this.#logger,
+    });
   }
 
   get stats(): ProviderStats {
@@ -56,10 +81,12 @@ export class OneRosterConnector implements Provider {
   }
 
   async courseClasses(courseSourcedId: string, onProgress?: ProgressFn): Promise<RosterGroup[]> {
-    const records = await this.#fetch(
-      `courses/${encodeURIComponent(courseSourcedId)}/classes`,
-      "classes",
-      onProgress,
+    const course = `courses/${encodeURIComponent(courseSourcedId)}`;
+    const records = await this.nested.run(
+      "courses/{id}/classes",
+      () => this.#fetch(`${course}/classes`, "classes", onProgress),
+      () => this.#topLevel.courseClasses(courseSourcedId, onProgress),
+      (error) => isMissingEndpoint(error, () => this.#http.getJson(course)),
     );
     return records.map((record) => normaliseGroup("classes", record));
   }
@@ -70,7 +97,16 @@ export class OneRosterConnector implements Provider {
     onProgress?: ProgressFn,
   ): Promise<RosterUser[]> {
     const base = `${group.type}/${encodeURIComponent(group.sourcedId)}`;
-    return this.#users(base, kind, onProgress);
+    return this.nested.run(
+      // One route for both kinds: a server without one of them has neither, in practice.
+      `${group.type}/{id}/students|teachers`,
+      () => this.#users(base, kind, onProgress),
+      () =>
+        group.type === "classes"
+          ? this.#topLevel.classMembers(group.sourcedId, kind, onProgress)
+          : this.#topLevel.schoolMembers(group.sourcedId, kind, onProgress),
+      (error) => isMissingEndpoint(error, () => this.#http.getJson(base)),
+    );
   }
 
   async allUsers(kind: UserKind, onProgress?: ProgressFn): Promise<RosterUser[]> {
