@@ -23,7 +23,7 @@ const MAPPING: MappingSpec = {
   product: "creative-cloud",
 };
 const EVENTS = "out/events.ndjson";
-const SINK = `file:./${EVENTS}`;
+const SINK = `file:${EVENTS}`;
 
 /** An event's line exactly as the sink writes it. */
 function line(event: EventJson): string {

@@ -42,7 +42,7 @@ const MATH: MappingSpec = {
   include: { grades: ["07"] },
   product: ["math-tutoring", "calculator"],
 };
-const SINK = "file:./events.ndjson";
+const SINK = "file:events.ndjson";
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe("sync of a class and a course mapping, run after run", { timeout: STEP_TIMEOUT }, () => {

@@ -18,8 +18,9 @@ export interface FileAppendResult {
   skipped: number;
 }
 
+/** `./data/x.ndjson`, `data/x.ndjson` and `data//x.ndjson` are one sink: spelling must not strand events. */
 export function fileSinkName(filePath: string): string {
-  return `file:${filePath}`;
+  return `file:${path.normalize(filePath)}`;
 }
 
 /** Appends the events not already past `position`, fsyncs, and returns the new position. */
