@@ -7,6 +7,7 @@ import { eventsCommand, historyCommand, membersCommand } from "./history.js";
 import { sandboxCommand, type SandboxOptions } from "./sandbox.js";
 import { syncCommand, type SyncOptions } from "./sync.js";
 import { validateCommand } from "./validate.js";
+import { workerCommand, type WorkerCommandOptions } from "./worker.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, held: 3 } as const;
 
@@ -95,6 +96,23 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   common(program.command("validate").description("check the config and each provider's credentials")).action(
     withContext("validate", (ctx) => validateCommand(ctx, io.stdout)),
   );
+
+  common(
+    program
+      .command("worker")
+      .description("long-lived: schedules every mapping, processes sync jobs, relays events (needs Redis)")
+      .option(
+        "--metrics-port <n>",
+        "port of /healthz and /metrics (default: $METRICS_PORT or 9464; 0 = a free one)",
+      )
+      .option(
+        "--metrics-host <host>",
+        "address of /healthz and /metrics (default: $METRICS_HOST or 0.0.0.0)",
+      ),
+    false,
+  ).action(async (opts: WorkerCommandOptions) => {
+    exitCode = await workerCommand(opts, io);
+  });
 
   program
     .command("sandbox")

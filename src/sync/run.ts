@@ -44,6 +44,28 @@ export interface RunOptions {
   force?: boolean;
   trigger?: string;
   runId?: string;
+  /** After recording a failed run, throw a RunFailedError carrying the summary and the cause (the
+   * worker needs the error's class to decide between retrying and giving up). Default false: the
+   * failed summary is returned, as `sync` prints it. */
+  rethrow?: boolean;
+  /** The provider's request count to charge this run from. Default: the count at the run's start.
+   * `sync` fetches ahead for every mapping at once and charges each run what the provider sent
+   * since the previous run ended, so that the runs' counts add up to the provider's traffic. */
+  requestsFrom?: number;
+  /** Checked after the fetch and again just before the commit: once aborted, the run writes nothing
+   * and throws the signal's reason (the worker lost its lock on the mapping, or is shutting down). */
+  signal?: AbortSignal;
+}
+
+/** A run that failed and was recorded as failed (only with `rethrow`). `cause` is what failed it. */
+export class RunFailedError extends Error {
+  constructor(
+    readonly summary: RunSummary,
+    cause: unknown,
+  ) {
+    super(summary.error ?? "sync failed", { cause });
+    this.name = "RunFailedError";
+  }
 }
 
 export async function runMapping(
@@ -56,7 +78,7 @@ export async function runMapping(
   const startedAt = now();
   const runId = options.runId ?? newRunId(startedAt);
   const log = ctx.logger.child({ mapping: mapping.name, runId });
-  const requestsBefore = cache.provider.stats.requests;
+  const requestsBefore = options.requestsFrom ?? cache.provider.stats.requests;
   const row = (fields: Partial<RunRow> & Pick<RunRow, "status">): RunRow => {
     const finishedAt = now();
     return {
@@ -85,9 +107,13 @@ export async function runMapping(
     const failed = row({ status: "failed", error: describe(error) });
     log.error({ err: errorForLog(error), requests: failed.requests }, "sync failed: nothing was changed");
     await recordRun(ctx.db, failed);
+    if (options.rethrow) {
+      throw new RunFailedError(summary(failed), error);
+    }
     return summary(failed);
   }
 
+  options.signal?.throwIfAborted();
   const previous = await loadSnapshot(ctx.db, mapping.name);
   const diff = diffMembers(previous, members);
   const counts = {
@@ -112,6 +138,7 @@ export async function runMapping(
     return summary(held);
   }
 
+  options.signal?.throwIfAborted();
   const done = row({ status: "succeeded", ...counts });
   const events = buildEvents(diff, {
     mapping: mapping.name,

@@ -1,0 +1,237 @@
+// Mapping schedules → BullMQ job schedulers (SPEC §1, issue 3 item 1). One scheduler per mapping,
+// id = the mapping's name, producing "sync" jobs with data { mapping }. The planning is pure (what
+// to upsert, what to remove); `reconcileSchedulers` applies a plan to a queue.
+//
+// Why only changed schedulers are upserted: an upsert of an unchanged `every` scheduler keeps its
+// next time, but an upsert of a cron scheduler recomputes it, and reconciling is frequent (start,
+// SIGHUP, every RECONCILE_INTERVAL and after Redis reconnects, which is how schedulers lost with a
+// Redis restart come back). A changed schedule replaces the scheduler's pending next job; a run in
+// progress is not touched, so no run is lost.
+import { createHash } from "node:crypto";
+import { getNextMillis, type JobSchedulerJson, type JobSchedulerTemplateOptions, type Queue } from "bullmq";
+import { parseDuration, type Config, type MappingConfig } from "../config/schema.js";
+import { ConfigError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { HOUR, SECOND } from "../util/time.js";
+
+const DAY = 24 * HOUR;
+
+/** The queue of sync jobs (keys under `redis.prefix`). */
+export const QUEUE_NAME = "roster-sync";
+/** The name of every job a mapping's scheduler produces. */
+export const SYNC_JOB = "sync";
+/** How often the worker checks that Redis still holds the schedulers it expects. */
+export const RECONCILE_INTERVAL_MS = 30 * SECOND;
+
+export interface SyncJobData {
+  mapping: string;
+  /** Set on jobs added by hand (`queue.add("sync", { mapping, trigger: "manual" })`). */
+  trigger?: "manual";
+}
+
+/**
+ * Options of every sync job. Transient failures are retried twice with exponential backoff
+ * (10 s, 20 s); permanent ones fail at once (UnrecoverableError, see jobs/sync-mapping.ts).
+ * Finished jobs are kept a while for inspection, bounded so that months of `every: 1m` stay small.
+ */
+export const SYNC_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: "exponential", delay: 10 * SECOND },
+  removeOnComplete: { age: DAY / SECOND, count: 1000 },
+  removeOnFail: { age: 7 * (DAY / SECOND), count: 1000 },
+} satisfies JobSchedulerTemplateOptions;
+
+export type RepeatSpec = { pattern: string; tz: string } | { every: number; offset: number };
+
+/**
+ * Where in its interval an `every:` schedule fires: a stable pseudo-random point in [1, every)
+ * derived from the mapping's name. Without it, every mapping whose scheduler is created at the
+ * same moment (a worker's start) would fire in the same instant, every interval: 200 mappings on
+ * `every: 5s` would be one burst of 200 runs every 5 s, queueing behind each other and hitting the
+ * providers at once, instead of 40 runs a second. The price: a new mapping's first run comes
+ * within one interval rather than at once (`roster-sync sync` runs it now).
+ */
+export function everyOffset(name: string, every: number): number {
+  return 1 + (createHash("sha256").update(name).digest().readUInt32BE(0) % (every - 1));
+}
+
+export interface SchedulerSpec {
+  /** The mapping's name. */
+  id: string;
+  repeat: RepeatSpec;
+  template: { name: typeof SYNC_JOB; data: SyncJobData; opts: JobSchedulerTemplateOptions };
+}
+
+/**
+ * A mapping's schedule as BullMQ repeat options: a cron string → `{ pattern, tz }` (5 fields, or 6
+ * with leading seconds, in `defaults.timezone`), `{ every: 15m }` → `{ every: 900000, offset }` (no
+ * time zone: an interval is the same everywhere; see everyOffset). Throws ConfigError for a pattern BullMQ cannot
+ * compute a next time for, an unknown time zone or a bad duration.
+ */
+export function repeatOptions(
+  mapping: Pick<MappingConfig, "name" | "schedule">,
+  timezone: string,
+  now = Date.now(),
+): RepeatSpec {
+  const where = `mappings.${mapping.name}.schedule`;
+  if (typeof mapping.schedule !== "string") {
+    const every = parseDuration(mapping.schedule.every);
+    if (every === undefined || every < SECOND) {
+      throw new ConfigError(
+        `${where}: every: ${mapping.schedule.every} is not a duration of at least 1s`,
+        "",
+        where,
+      );
+    }
+    return { every, offset: everyOffset(mapping.name, every) };
+  }
+  const pattern = mapping.schedule.trim().split(/\s+/).join(" ");
+  if (!isTimeZone(timezone)) {
+    throw new ConfigError(`defaults.timezone: unknown time zone "${timezone}"`, "", "defaults.timezone");
+  }
+  let next: number | undefined;
+  try {
+    next = getNextMillis(now, { pattern, tz: timezone });
+  } catch (error) {
+    throw new ConfigError(`${where}: "${pattern}": ${(error as Error).message}`, "", where);
+  }
+  if (typeof next !== "number" || !Number.isFinite(next)) {
+    throw new ConfigError(`${where}: "${pattern}" never fires`, "", where);
+  }
+  return { pattern, tz: timezone };
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface DesiredSchedulers {
+  specs: SchedulerSpec[];
+  /** Mappings whose schedule is unusable: no scheduler is made for them; the rest go ahead. */
+  invalid: { mapping: string; error: string }[];
+}
+
+/** The schedulers a config asks for: one per mapping. */
+export function desiredSchedulers(config: Pick<Config, "mappings" | "timezone">, now = Date.now()) {
+  const out: DesiredSchedulers = { specs: [], invalid: [] };
+  for (const mapping of config.mappings) {
+    try {
+      out.specs.push({
+        id: mapping.name,
+        repeat: repeatOptions(mapping, config.timezone, now),
+        template: { name: SYNC_JOB, data: { mapping: mapping.name }, opts: SYNC_JOB_OPTIONS },
+      });
+    } catch (error) {
+      out.invalid.push({ mapping: mapping.name, error: (error as Error).message });
+    }
+  }
+  return out;
+}
+
+/** What a scheduler in Redis looks like to the planner (a subset of BullMQ's JobSchedulerJson). */
+export type ExistingScheduler = Pick<
+  JobSchedulerJson<unknown>,
+  "key" | "name" | "pattern" | "every" | "offset" | "tz"
+> & {
+  template?: { data?: unknown; opts?: { attempts?: number } };
+};
+
+export interface ReconcilePlan {
+  /** New or changed: upserted. */
+  upsert: SchedulerSpec[];
+  /** In Redis but not (or no longer validly) in the config: removed. */
+  remove: string[];
+  /** Already as wanted: left alone, so their next run time is kept. */
+  unchanged: string[];
+}
+
+/**
+ * Compares the wanted schedulers with those in Redis. A scheduler whose mapping has an invalid
+ * schedule is neither upserted nor removed (`keep`): a typo in a reload must not stop a mapping
+ * that was running fine. Pure.
+ */
+export function planReconcile(
+  desired: readonly SchedulerSpec[],
+  existing: readonly ExistingScheduler[],
+  keep: readonly string[] = [],
+): ReconcilePlan {
+  const byId = new Map(existing.map((s) => [s.key, s]));
+  const plan: ReconcilePlan = { upsert: [], remove: [], unchanged: [] };
+  for (const spec of desired) {
+    const current = byId.get(spec.id);
+    if (current && sameScheduler(spec, current)) {
+      plan.unchanged.push(spec.id);
+    } else {
+      plan.upsert.push(spec);
+    }
+  }
+  const wanted = new Set([...desired.map((s) => s.id), ...keep]);
+  plan.remove = existing.map((s) => s.key).filter((id) => !wanted.has(id));
+  return plan;
+}
+
+function sameScheduler(spec: SchedulerSpec, current: ExistingScheduler): boolean {
+  const repeat = spec.repeat;
+  const sameRepeat =
+    "every" in repeat
+      ? current.every === repeat.every && current.offset === repeat.offset && !current.pattern
+      : current.pattern === repeat.pattern && (current.tz ?? "") === repeat.tz && !current.every;
+  const data = current.template?.data as Partial<SyncJobData> | undefined;
+  return (
+    sameRepeat &&
+    current.name === spec.template.name &&
+    data?.mapping === spec.template.data.mapping &&
+    current.template?.opts?.attempts === spec.template.opts.attempts
+  );
+}
+
+export interface ReconcileResult extends ReconcilePlan {
+  invalid: DesiredSchedulers["invalid"];
+  /** Schedulers whose upsert or removal failed (the next reconcile tries again). */
+  errors: { id: string; error: string }[];
+}
+
+/** Upper bound of schedulers read at once; a config has far fewer mappings. */
+const MAX_SCHEDULERS = 100_000;
+
+/** Brings the queue's schedulers in line with the config. Throws only when Redis cannot be read. */
+export async function reconcileSchedulers(
+  queue: Queue,
+  config: Pick<Config, "mappings" | "timezone">,
+  logger: Logger,
+): Promise<ReconcileResult> {
+  const desired = desiredSchedulers(config);
+  for (const bad of desired.invalid) {
+    logger.error({ mapping: bad.mapping, err: { message: bad.error } }, "schedule unusable: not scheduled");
+  }
+  const existing = (await queue.getJobSchedulers(0, MAX_SCHEDULERS - 1, true)) as ExistingScheduler[];
+  const plan = planReconcile(
+    desired.specs,
+    existing,
+    desired.invalid.map((i) => i.mapping),
+  );
+  const errors: ReconcileResult["errors"] = [];
+  for (const spec of plan.upsert) {
+    try {
+      await queue.upsertJobScheduler(spec.id, spec.repeat, spec.template);
+      logger.info({ mapping: spec.id, schedule: spec.repeat }, "schedule set");
+    } catch (error) {
+      errors.push({ id: spec.id, error: (error as Error).message });
+      logger.error({ mapping: spec.id, err: { message: (error as Error).message } }, "schedule not set");
+    }
+  }
+  for (const id of plan.remove) {
+    try {
+      await queue.removeJobScheduler(id);
+      logger.info({ mapping: id }, "schedule removed: the mapping left the config");
+    } catch (error) {
+      errors.push({ id, error: (error as Error).message });
+    }
+  }
+  return { ...plan, invalid: desired.invalid, errors };
+}

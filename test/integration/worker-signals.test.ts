@@ -1,0 +1,143 @@
+// Shutdown of `roster-sync worker` (the BUILT CLI): SIGTERM lets the run in progress finish within
+// the grace period and exits 0; past the grace period the run is released (another worker takes
+// its job up and completes it); a second signal exits at once.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { listRuns, openDatabase, type Database } from "../../src/store/index.js";
+import { assertBuilt } from "../helpers/cli.js";
+import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
+import {
+  NEVER,
+  removeRedisKeys,
+  spawnWorker,
+  testPrefix,
+  triggerNow,
+  writeWorkerConfig,
+  type LogLine,
+  type WorkerProcess,
+} from "../helpers/worker.js";
+
+let sandbox: Sandbox;
+let testDb: TestDatabase;
+let db: Database;
+let dir: string;
+const redisUrl = inject("redisUrl");
+const workers: WorkerProcess[] = [];
+const prefixes: string[] = [];
+
+beforeAll(async () => {
+  assertBuilt();
+  [sandbox, testDb, dir] = await Promise.all([
+    startSandbox({ port: 0 }),
+    createPostgresDatabase(),
+    mkdtemp(path.join(tmpdir(), "roster-sync-worker-signals-")),
+  ]);
+  db = await openDatabase(testDb.url, { owner: "worker-signals test" });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await Promise.all(prefixes.splice(0).map((p) => removeRedisKeys(redisUrl, p)));
+  sandbox.setFaults({});
+});
+
+afterAll(async () => {
+  await db?.close();
+  await Promise.all([sandbox?.close(), testDb?.drop(), dir && rm(dir, { recursive: true, force: true })]);
+});
+
+/** A config with one mapping, a worker on it, and one trigger by hand. */
+async function setup(mapping: string, shutdownGraceMs: number) {
+  const prefix = testPrefix();
+  prefixes.push(prefix);
+  const file = path.join(dir, `${mapping}.yaml`);
+  await writeWorkerConfig(file, {
+    databaseUrl: testDb.url,
+    redisUrl,
+    prefix,
+    sandboxUrl: sandbox.url,
+    mappings: [{ name: mapping, schedule: NEVER }],
+    eventsPath: "./events.ndjson",
+    worker: { shutdownGraceMs },
+  });
+  const start = async () => {
+    const worker = await spawnWorker(file, { cwd: dir });
+    workers.push(worker);
+    return worker;
+  };
+  const worker = await start();
+  await triggerNow(redisUrl, prefix, mapping);
+  await worker.waitForLog(is("sync started", mapping), 20_000, "the run's start");
+  return { worker, start };
+}
+
+const is = (msg: string, mapping: string) => (l: LogLine) => l.msg === msg && l.mapping === mapping;
+
+/** Sends `signal` and measures how long the process takes to exit. */
+async function signalAndTime(worker: WorkerProcess, signal: NodeJS.Signals) {
+  const t0 = Date.now();
+  worker.child.kill(signal);
+  const exit = await worker.exited;
+  return { ...exit, ms: Date.now() - t0 };
+}
+
+describe("shutdown", () => {
+  it("SIGTERM: the run in progress finishes within the grace period, then exit 0", async () => {
+    sandbox.setFaults({ latencyMs: 150 }); // ~1.8 s of fetching
+    const { worker } = await setup("graceful", 20_000);
+    const exit = await signalAndTime(worker, "SIGTERM");
+    expect(exit.code).toBe(0);
+    expect(exit.ms).toBeLessThan(20_000);
+    const order = worker.logs.map((l) => l.msg);
+    expect(order.indexOf("sync committed")).toBeGreaterThan(
+      order.indexOf("shutting down: taking no new jobs"),
+    );
+    expect(order.indexOf("worker stopped")).toBeGreaterThan(order.indexOf("sync committed"));
+    const runs = await listRuns(db, { mapping: "graceful" });
+    expect(runs.map((r) => r.status)).toEqual(["succeeded"]);
+  });
+
+  it("SIGTERM past the grace period: exit 0 at its end; the run is released and completed by another worker", async () => {
+    sandbox.setFaults({ latencyMs: 600 }); // ~7 s of fetching, against a 1 s grace period
+    const { worker, start } = await setup("released", 1000);
+    const exit = await signalAndTime(worker, "SIGTERM");
+    expect(exit.code).toBe(0);
+    expect(exit.ms).toBeGreaterThanOrEqual(1000);
+    expect(exit.ms).toBeLessThan(1000 + 5000);
+    expect(worker.logs.some((l) => l.msg.startsWith("grace period over"))).toBe(true);
+    expect(worker.logs.some(is("sync committed", "released"))).toBe(false);
+    expect(await listRuns(db, { mapping: "released" })).toEqual([]);
+
+    // Its job's lock lapses (lockDurationMs 2000) and the next worker takes it up.
+    sandbox.setFaults({});
+    const next = await start();
+    const committed = await next.waitForLog(
+      is("sync committed", "released"),
+      20_000,
+      "the released run's commit",
+    );
+    expect(committed.jobId).toBe(worker.logs.find(is("sync started", "released"))!.jobId);
+    expect((await listRuns(db, { mapping: "released" })).map((r) => r.status)).toEqual(["succeeded"]);
+  });
+
+  it("a second signal exits at once (143 for SIGTERM, 130 for SIGINT)", async () => {
+    sandbox.setFaults({ latencyMs: 600 });
+    const { worker: first } = await setup("impatient", 30_000);
+    first.child.kill("SIGTERM");
+    await first.waitForLog((l) => l.msg === "shutting down: taking no new jobs", 5000, "the shutdown");
+    const exit = await signalAndTime(first, "SIGTERM");
+    expect(exit.code).toBe(143);
+    expect(exit.ms).toBeLessThan(1000);
+
+    // SIGINT (Ctrl-C twice), again while a run is in progress: 130.
+    const { worker: second } = await setup("impatient-int", 30_000);
+    second.child.kill("SIGINT");
+    await second.waitForLog((l) => l.msg === "shutting down: taking no new jobs", 5000, "the shutdown");
+    const exitInt = await signalAndTime(second, "SIGINT");
+    expect(exitInt.code).toBe(130);
+    expect(exitInt.ms).toBeLessThan(1000);
+  });
+});
