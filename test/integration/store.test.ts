@@ -129,23 +129,26 @@ describe.each(["pglite", "postgres"] as const)("store on %s", (kind) => {
 
   it("applies the migrations and records them as prisma migrate deploy does", async () => {
     expect(db.kind).toBe(kind);
-    const [migration] = await readMigrations();
-    const file = await readFile(join(defaultMigrationsDir(), migration!.name, "migration.sql"));
+    const migrations = await readMigrations();
+    expect(migrations.length).toBeGreaterThanOrEqual(2);
     const rows = await db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
-      `SELECT * FROM "_prisma_migrations" ORDER BY started_at`,
+      `SELECT * FROM "_prisma_migrations" ORDER BY migration_name`,
     );
-    expect(rows).toHaveLength(1);
-    const row = rows[0]!;
-    expect(row).toMatchObject({
-      migration_name: migration!.name,
-      checksum: createHash("sha256").update(file).digest("hex"),
-      applied_steps_count: 1,
-      logs: null,
-      rolled_back_at: null,
-    });
-    expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(row.finished_at).toBeInstanceOf(Date);
-    expect((row.finished_at as Date).getTime()).toBeGreaterThanOrEqual((row.started_at as Date).getTime());
+    expect(rows).toHaveLength(migrations.length);
+    for (const [i, migration] of migrations.entries()) {
+      const file = await readFile(join(defaultMigrationsDir(), migration.name, "migration.sql"));
+      const row = rows[i]!;
+      expect(row).toMatchObject({
+        migration_name: migration.name,
+        checksum: createHash("sha256").update(file).digest("hex"),
+        applied_steps_count: 1,
+        logs: null,
+        rolled_back_at: null,
+      });
+      expect(row.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(row.finished_at).toBeInstanceOf(Date);
+      expect((row.finished_at as Date).getTime()).toBeGreaterThanOrEqual((row.started_at as Date).getTime());
+    }
     const columns = await db.prisma.$queryRawUnsafe<{ column_name: string; data_type: string }[]>(
       `SELECT column_name, data_type FROM information_schema.columns
         WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
@@ -167,7 +170,7 @@ describe.each(["pglite", "postgres"] as const)("store on %s", (kind) => {
     const applied: string[] = [];
     db = await openDatabase(target.url, { owner: OWNER, onMigrationApplied: (name) => applied.push(name) });
     expect(applied).toEqual([]);
-    expect(await count(db, `"_prisma_migrations"`)).toBe(1);
+    expect(await count(db, `"_prisma_migrations"`)).toBe((await readMigrations()).length);
   });
 
   it("commits a run, its snapshot and its events together; loadSnapshot round-trips members", async () => {
@@ -214,6 +217,60 @@ describe.each(["pglite", "postgres"] as const)("store on %s", (kind) => {
     ]);
     const seqs = events.map((e) => e.seq);
     expect([...seqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(seqs);
+  });
+
+  it("round-trips awkward text through the bulk writes, and a retried event keeps its deliveries", async () => {
+    const odd = [
+      member("tab\tkey", {
+        givenName: 'quote " and \\ backslash',
+        familyName: "new\nline\r\n",
+        email: null,
+        grades: ['"q"', "b\\s", "t\tab", ""],
+        orgs: ["{braces}", "comma,org", "NULL"],
+      }),
+      member("\\N", { username: "\\.", grades: [], orgs: [] }),
+      member("ünï ✓", { role: "teacher", username: "", givenName: "\u00e9\u{1F600}" }),
+    ];
+    const r = run("m-esc", { members: 3, added: 3 });
+    const events = odd.map((m, i) => ({ ...event(r, "add", m, i), product: ["a\tb", 'c"d'] }));
+    const sinks = [
+      "file:/tmp/with\ttab.ndjson",
+      "webhook:https://x.example/a b",
+      "file:/tmp/with\ttab.ndjson",
+    ];
+    await commitRun(db, { run: r, snapshot: { upserts: odd, removes: [] }, events, sinks });
+    expect(await listMembers(db, "m-esc")).toEqual([...odd].sort((a, b) => (a.key < b.key ? -1 : 1)));
+    const snapshot = await loadSnapshot(db, "m-esc");
+    for (const m of odd) {
+      expect(snapshot.get(m.key)).toEqual(m);
+    }
+    const stored = await listEvents(db, { runId: r.id });
+    expect(stored.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    for (const [i, e] of stored.entries()) {
+      const { key: _key, ...user } = odd[i]!;
+      expect(e).toMatchObject({ product: ["a\tb", 'c"d'], user, occurredAt: r.finishedAt });
+      expect(e.deliveries.map((d) => [d.sink, d.state])).toEqual([
+        ["file:/tmp/with\ttab.ndjson", "pending"],
+        ["webhook:https://x.example/a b", "pending"],
+      ]);
+    }
+
+    // The same events again (a retried run), and one twice in the list: one new event, one delivery each.
+    await markDelivered(db, "file:/tmp/with\ttab.ndjson", [events[0]!.id]);
+    const r2 = run("m-esc");
+    const fresh = event(r2, "remove", odd[0]!, 0);
+    await commitRun(db, {
+      run: r2,
+      events: [...events, fresh, fresh],
+      sinks: ["file:/tmp/with\ttab.ndjson"],
+    });
+    const after = await listEvents(db, { mapping: "m-esc" });
+    expect(after.map((e) => e.id)).toEqual([...events.map((e) => e.id), fresh.id]);
+    expect(after[0]!.deliveries.map((d) => d.state)).toEqual(["delivered", "pending"]);
+    expect(after[3]!.deliveries.map((d) => [d.sink, d.state])).toEqual([
+      ["file:/tmp/with\ttab.ndjson", "pending"],
+    ]);
+    expect(after[3]!.runId).toBe(r2.id);
   });
 
   it("writes nothing when any part of the run's transaction fails", async () => {
@@ -375,13 +432,14 @@ describe.each(["pglite", "postgres"] as const)("store on %s", (kind) => {
         other,
         `SELECT migration_name, finished_at, applied_steps_count, logs FROM "_prisma_migrations" ORDER BY migration_name`,
       );
-      expect(rows).toHaveLength(2);
-      expect(rows[1]).toMatchObject({
+      const applied = (await readMigrations()).length;
+      expect(rows).toHaveLength(applied + 1);
+      expect(rows[applied]).toMatchObject({
         migration_name: "20991231000000_broken",
         finished_at: null,
         applied_steps_count: 0,
       });
-      expect(rows[1]!.logs).toMatch(/22012[\s\S]*division by zero/);
+      expect(rows[applied]!.logs).toMatch(/22012[\s\S]*division by zero/);
       // The script ran as one transaction: its first statement was undone with the rest.
       expect(
         await rawQuery(other, `SELECT 1 FROM information_schema.tables WHERE table_name = 'ok'`),
@@ -458,7 +516,7 @@ describe("openDatabase on PostgreSQL", () => {
         openDatabase(target.url, { owner: OWNER }),
         openDatabase(target.url, { owner: OWNER }),
       ]);
-      expect(await count(a, `"_prisma_migrations"`)).toBe(1);
+      expect(await count(a, `"_prisma_migrations"`)).toBe((await readMigrations()).length);
       await Promise.all([a.close(), b.close()]);
     } finally {
       await target.drop();
