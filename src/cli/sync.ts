@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import { createRelay, sinkName } from "../events/relay.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
-import { FetchCache } from "../sync/resolve.js";
+import { FetchCache, fetchUsers } from "../sync/resolve.js";
 import { progressLogger, runMapping, type RunSummary } from "../sync/run.js";
 import type { CommandContext } from "./context.js";
 import { json, table } from "./output.js";
@@ -41,25 +41,44 @@ export async function syncCommand(
 
   const providers = new Map<string, Provider>();
   const caches = new Map<string, FetchCache>();
+  const cacheOf = (mapping: (typeof selected)[number]): FetchCache => {
+    const providerName = mapping.provider.name;
+    let cache = caches.get(providerName);
+    if (!cache) {
+      const provider = createProvider(mapping.provider, { logger });
+      providers.set(providerName, provider);
+      cache = new FetchCache(provider, progressLogger(logger, providerName));
+      caches.set(providerName, cache);
+    }
+    return cache;
+  };
+  /** Per provider, its request count where the previous run's charge ended. */
+  const charged = new Map<string, number>();
   const runs: RunSummary[] = [];
   try {
+    // Fetch ahead: every mapping's groups and members are asked for now, through its provider's
+    // cache, so that the provider's rate limit and concurrency pace the whole cycle rather than
+    // one mapping's round trips after another's (20 school mappings: about 1.2 s at 50 requests a
+    // second instead of 20 × 3 sequential page waits). The runs below then diff and commit one at
+    // a time, in order, as before, each awaiting its own (cached) fetch: a fetch failure still
+    // fails only its own run. Errors here are left to the runs.
     for (const mapping of selected) {
-      const providerName = mapping.provider.name;
-      let cache = caches.get(providerName);
-      if (!cache) {
-        const provider = createProvider(mapping.provider, { logger });
-        providers.set(providerName, provider);
-        cache = new FetchCache(provider, progressLogger(logger, providerName));
-        caches.set(providerName, cache);
-      }
-      runs.push(
-        await runMapping(
-          mapping,
-          cache,
-          { db, logger, sinks },
-          { dryRun: options.dryRun, force: options.force },
-        ),
+      const cache = cacheOf(mapping);
+      charged.set(mapping.provider.name, cache.provider.stats.requests);
+      fetchUsers(mapping, cache).catch(() => undefined);
+    }
+    for (const mapping of selected) {
+      const cache = cacheOf(mapping);
+      const run = await runMapping(
+        mapping,
+        cache,
+        { db, logger, sinks },
+        // Each run is charged what its provider sent since the previous run's charge ended, so
+        // that the runs' counts add up to the provider's traffic (the first run carries most).
+        { dryRun: options.dryRun, force: options.force, requestsFrom: charged.get(mapping.provider.name) },
       );
+      charged.set(mapping.provider.name, (charged.get(mapping.provider.name) ?? 0) + run.requests);
+      runs.push(run);
     }
   } finally {
     await Promise.all([...providers.values()].map((p) => p.close()));

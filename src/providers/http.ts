@@ -9,6 +9,7 @@ import type { AuthConfig, ProviderConfig } from "../config/schema.js";
 import { ProviderError, RosterSyncError, safeUrl } from "../errors.js";
 import { signRequest } from "./oneroster/auth/oauth1.js";
 import { defaultTokenUrl, OAuth2TokenSource } from "./oneroster/auth/oauth2.js";
+import { AdaptiveRate, isThrottleSignal } from "./adaptive-rate.js";
 import { classifyStatus, isRetriableError, retryDelay } from "./retry.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { ProviderStats } from "./types.js";
@@ -121,6 +122,8 @@ export interface HttpClientOptions {
   auth?: Authorizer;
   got?: Got;
   bucket?: TokenBucket;
+  /** Default: an AdaptiveRate starting at, and never above, `rateLimit.requestsPerSecond`. */
+  rate?: AdaptiveRate;
   /** Injectable for tests. */
   random?: () => number;
   now?: () => number;
@@ -128,6 +131,18 @@ export interface HttpClientOptions {
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The default bucket's burst: a tenth of a second's worth of requests (at least 1). A server's
+ * limiter is a bucket too, usually holding a second's worth; if ours also started full, our first
+ * second would empty theirs and every later request would arrive at the exact moment their next
+ * token does, so that any jitter on the way gives a 429. A small burst keeps their bucket nearly
+ * full, and it still absorbs our timers firing late (a burst of 1 would lose what a late timer
+ * earned above one token, several percent of the rate).
+ */
+export function pacedBurst(requestsPerSecond: number): number {
+  return Math.max(1, Math.ceil(requestsPerSecond / 10));
+}
 
 function requireBaseUrl(config: Pick<ProviderConfig, "baseUrl" | "name">): string {
   if (!config.baseUrl) {
@@ -185,7 +200,11 @@ export function createHttpClient(config: ProviderConfig, options: HttpClientOpti
   const provider = config.name;
   const client = options.got ?? createGotInstance(config);
   const auth = options.auth ?? createAuthorizer(config, client);
-  const bucket = options.bucket ?? new TokenBucket({ requestsPerSecond: config.rateLimit.requestsPerSecond });
+  const configuredRate = config.rateLimit.requestsPerSecond;
+  const bucket =
+    options.bucket ??
+    new TokenBucket({ requestsPerSecond: configuredRate, burst: pacedBurst(configuredRate) });
+  const rate = options.rate ?? new AdaptiveRate({ maxRate: configuredRate });
   const limit: LimitFunction = pLimit(config.rateLimit.concurrency);
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
@@ -202,6 +221,7 @@ export function createHttpClient(config: ProviderConfig, options: HttpClientOpti
           error: new RosterSyncError("PROVIDER_NETWORK", `provider ${provider} is closed`),
         };
       }
+      bucket.setRate(rate.current(now()));
       await bucket.take();
       let authorization: Authorization;
       try {
@@ -289,6 +309,23 @@ export function createHttpClient(config: ProviderConfig, options: HttpClientOpti
         const kind = classifyStatus(status);
         if (status === 429) {
           stats.status429 += 1;
+        }
+        if (
+          isThrottleSignal(
+            status,
+            headerValue(headers, "x-ratelimit-remaining"),
+            headerValue(headers, "x-ratelimit-limit"),
+          )
+        ) {
+          const before = rate.current(now());
+          const after = rate.throttled(now());
+          if (after < before) {
+            logger?.warn(
+              { provider, status, requestsPerSecond: Math.round(after * 100) / 100 },
+              "provider is limiting us; lowering the request rate",
+            );
+          }
+          bucket.setRate(after);
         }
         if (kind === "ok") {
           return { body: parseJson(result.body, where, status), headers, url: url.toString(), status };

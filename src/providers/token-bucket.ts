@@ -29,7 +29,7 @@ export interface TokenBucketOptions {
 }
 
 export class TokenBucket {
-  readonly requestsPerSecond: number;
+  #rate: number;
   readonly burst: number;
   readonly #clock: BucketClock;
   #tokens: number;
@@ -41,11 +41,36 @@ export class TokenBucket {
     if (!(options.requestsPerSecond > 0)) {
       throw new RangeError("requestsPerSecond must be positive");
     }
-    this.requestsPerSecond = options.requestsPerSecond;
+    this.#rate = options.requestsPerSecond;
     this.burst = Math.max(1, options.burst ?? Math.ceil(options.requestsPerSecond));
     this.#clock = options.clock ?? systemClock;
     this.#tokens = this.burst;
     this.#refilledAt = this.#clock.now();
+  }
+
+  /** The current rate (see setRate). */
+  get requestsPerSecond(): number {
+    return this.#rate;
+  }
+
+  /**
+   * Changes the rate from now on (the adaptive rate of src/providers/adaptive-rate.ts). Tokens
+   * earned so far were earned at the old rate; a waiter's timer is re-armed for the new one.
+   */
+  setRate(requestsPerSecond: number): void {
+    if (!(requestsPerSecond > 0)) {
+      throw new RangeError("requestsPerSecond must be positive");
+    }
+    if (requestsPerSecond === this.#rate) {
+      return;
+    }
+    this.#refill();
+    this.#rate = requestsPerSecond;
+    if (this.#cancelTimer) {
+      this.#cancelTimer();
+      this.#cancelTimer = undefined;
+      this.#arm();
+    }
   }
 
   /** Callers waiting for a token. */
@@ -76,7 +101,7 @@ export class TokenBucket {
   #refill(): void {
     const now = this.#clock.now();
     const elapsed = Math.max(0, now - this.#refilledAt);
-    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.requestsPerSecond) / SECOND);
+    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.#rate) / SECOND);
     this.#refilledAt = now;
   }
 
@@ -94,7 +119,7 @@ export class TokenBucket {
       return;
     }
     this.#refill();
-    const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * SECOND) / this.requestsPerSecond));
+    const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * SECOND) / this.#rate));
     this.#cancelTimer = this.#clock.setTimer(() => {
       this.#cancelTimer = undefined;
       this.#drain();

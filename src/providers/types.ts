@@ -42,11 +42,26 @@ export interface ProviderStats {
  * since fetches run concurrently; the run sums them and logs at most once a second). */
 export type ProgressFn = (progress: { pages: number; records: number }) => void;
 
+/** What a mapping's group spec looks for: `match` compared with each `matchOn` field (SPEC §3). */
+export interface GroupQuery {
+  type: GroupType;
+  match: string;
+  matchOn: readonly string[];
+}
+
 export interface Provider {
   readonly name: string;
   readonly stats: ProviderStats;
   /** Every group of a type (used to find the groups a mapping's `match` selects). */
   listGroups(type: GroupType, onProgress?: ProgressFn): Promise<RosterGroup[]>;
+  /**
+   * Groups that may match `query`, asked of the provider (a server-side `filter`) instead of
+   * listing every group: a superset of the matching groups as far as the provider's filter
+   * reaches, which the caller re-checks with its own matching. Undefined when the provider cannot
+   * ask that question (no filter support, a field it cannot filter on, a value it cannot quote, or
+   * the server refused a filter before): the caller lists the groups instead. Optional.
+   */
+  findGroups?(query: GroupQuery, onProgress?: ProgressFn): Promise<RosterGroup[] | undefined>;
   /** The classes of a course. */
   courseClasses(courseSourcedId: string, onProgress?: ProgressFn): Promise<RosterGroup[]>;
   /** Users of a class or school, of the given kind (`students` or `teachers`; `users` = both). */

@@ -11,7 +11,15 @@ import { createRandom } from "./random.js";
 import { FAMILY_NAMES, GIVEN_NAMES, SCHOOL_NAMES, asciiSlug } from "./names.js";
 import type { ClassRecord, CourseRecord, OrgRecord, Ref, UserRecord, UserRole } from "./records.js";
 import { District } from "./roster.js";
-import { COURSE_TITLE, LEVELS, LEVEL_ORDER, SUBJECTS, gradeLabel, sectionLetter } from "./catalog.js";
+import {
+  COURSE_TITLE,
+  LEVELS,
+  LEVEL_ORDER,
+  SUBJECTS,
+  gradeLabel,
+  sectionLetter,
+  type Level,
+} from "./catalog.js";
 
 export { District } from "./roster.js";
 
@@ -37,6 +45,14 @@ export interface DistrictOptions {
   schoolYear?: number;
   /** `dateLastModified` of every generated record. Default "<schoolYear-1>-08-15T12:00:00.000Z". */
   dateLastModified?: string;
+  /**
+   * Adds `classes` homeroom sections all titled `title` (e.g. 500 × "Advisory", the benchmark's
+   * "one mapping over 500 classes that share a title"), spread round-robin over the schools, each
+   * school's students divided among its own and each taught by one of its teachers, under one
+   * extra course per school. Added after everything else, so the other records are the same as
+   * without it. Default: none.
+   */
+  sharedTitle?: { title: string; classes: number };
 }
 
 export const DISTRICT_DEFAULTS = {
@@ -48,7 +64,7 @@ export const DISTRICT_DEFAULTS = {
   dirtyRate: 0.01,
   multiSectionRate: 0.02,
   schoolYear: 2026,
-} satisfies Omit<Required<DistrictOptions>, "teachersPerSchool" | "dateLastModified">;
+} satisfies Omit<Required<DistrictOptions>, "teachersPerSchool" | "dateLastModified" | "sharedTitle">;
 
 export const EMAIL_DOMAIN = "sandbox.k12.example";
 
@@ -178,6 +194,9 @@ export function generateDistrict(options: DistrictOptions = {}): District {
       endDate: end,
     });
   };
+
+  /** Each school's students and teachers, for `sharedTitle`. */
+  const people: { schoolId: string; level: Level; students: UserRecord[]; teachers: UserRecord[] }[] = [];
 
   for (let s = 0; s < o.schools; s++) {
     const r = rnd.fork(`school-${s}`);
@@ -349,6 +368,58 @@ export function generateDistrict(options: DistrictOptions = {}): District {
     };
     dirty(students, students.length > level.grades.length + 2 ? 1 : 0);
     dirty(teachers, 0);
+    people.push({ schoolId, level: levelName, students, teachers });
+  }
+
+  if (options.sharedTitle && options.sharedTitle.classes > 0) {
+    const { title, classes } = options.sharedTitle;
+    people.forEach(({ schoolId, level, students, teachers }, s) => {
+      const count = Math.floor(classes / people.length) + (s < classes % people.length ? 1 : 0);
+      if (count === 0) {
+        return;
+      }
+      const schoolNum = schoolId.slice(4);
+      const schoolRef = district.ref("org", schoolId);
+      const grades = [...LEVELS[level].grades];
+      const course: CourseRecord = {
+        sourcedId: `crs-${schoolNum}-shared`,
+        status: "active",
+        dateLastModified: now,
+        title,
+        schoolYear: yearRef,
+        courseCode: `SHARED-${schoolNum}`,
+        grades,
+        subjects: ["Homeroom"],
+        org: schoolRef,
+      };
+      district.addCourse(course);
+      const sections = Array.from({ length: count }, (_, k): ClassRecord => {
+        const cls: ClassRecord = {
+          sourcedId: `cls-${schoolNum}-shared-${pad(k + 1, 4)}`,
+          status: "active",
+          dateLastModified: now,
+          title,
+          classCode: `SHARED-${schoolNum}-${pad(k + 1, 4)}`,
+          classType: "homeroom",
+          location: String(900 + k),
+          grades,
+          subjects: course.subjects,
+          course: district.ref("course", course.sourcedId),
+          school: schoolRef,
+          terms: [yearRef],
+          periods: ["0"],
+        };
+        district.addClass(cls);
+        return cls;
+      });
+      sections.forEach((cls, k) => {
+        const teacher = teachers[k % teachers.length];
+        if (teacher) {
+          enroll(teacher, cls, "teacher", true);
+        }
+      });
+      students.forEach((student, i) => enroll(student, sections[i % count]!, "student", true));
+    });
   }
   return district;
 }

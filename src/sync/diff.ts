@@ -12,6 +12,15 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) {
     return false;
   }
+  // The common case, the same values in the same order, without sorting copies (a 1M-member diff
+  // spends most of its time here).
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) {
+    i += 1;
+  }
+  if (i === a.length) {
+    return true;
+  }
   // Order carries no meaning for grades and orgs.
   const sa = [...a].sort();
   const sb = [...b].sort();
@@ -32,6 +41,20 @@ export function changedAttributes(before: Member, after: Member): string[] {
   return changed;
 }
 
+/** Whether no tracked attribute differs: changedAttributes(...).length === 0, without building the
+ * list (most members of a large roster are unchanged; this is the hot loop of a 1M-member diff). */
+function unchanged(before: Member, after: Member): boolean {
+  return (
+    before.email === after.email &&
+    before.username === after.username &&
+    before.givenName === after.givenName &&
+    before.familyName === after.familyName &&
+    before.role === after.role &&
+    sameList(before.grades, after.grades) &&
+    sameList(before.orgs, after.orgs)
+  );
+}
+
 /**
  * Compares the fetched roster with the previous snapshot. Output is sorted by key so that event
  * order, and with it event ids, are the same for the same input.
@@ -47,6 +70,9 @@ export function diffMembers(
     const before = previous.get(key);
     if (!before) {
       added.push(member);
+      continue;
+    }
+    if (unchanged(before, member)) {
       continue;
     }
     const changed = changedAttributes(before, member);

@@ -5,8 +5,9 @@
 // top-level collections instead.
 import type { Logger } from "pino";
 import { oneRosterBaseUrl, type ProviderConfig } from "../../config/schema.js";
-import { createHttpClient, type HttpClient } from "../http.js";
+import { createHttpClient, type HttpClient, type SearchParams } from "../http.js";
 import type {
+  GroupQuery,
   GroupType,
   ProgressFn,
   Provider,
@@ -16,7 +17,8 @@ import type {
   UserKind,
 } from "../types.js";
 import { TopLevelCollections } from "./fallback.js";
-import { Capabilities, isMissingEndpoint } from "./capabilities.js";
+import { Capabilities, httpStatus, isMissingEndpoint } from "./capabilities.js";
+import { groupFilter } from "./groups.js";
 import { normaliseGroup, normaliseUser } from "./normalise.js";
 import { fetchAll, pageRecords, type OneRosterRecord } from "./paging.js";
 
@@ -44,6 +46,9 @@ export class OneRosterConnector implements Provider {
   /** Which nested endpoints this server has, learnt during this connector's (one run's) life. */
   readonly nested: Capabilities;
   readonly #topLevel: TopLevelCollections;
+  /** Per collection: does the server take our `filter`? (No: it answered 400.) Shared by the
+   * group lookups and the top-level fallback, so a collection is refused once per run. */
+  readonly #filters: Capabilities;
 
   constructor(config: ProviderConfig, options: OneRosterConnectorOptions = {}) {
     // The schema already adds the version's base path to a bare origin; configs built in code
@@ -61,12 +66,19 @@ export class OneRosterConnector implements Provider {
         `provider has no ${route} endpoint; using the top-level collections for the rest of this run`,
       );
     });
+    this.#filters = new Capabilities((collection, error) => {
+      this.#logger?.warn(
+        { provider: this.name, collection, status: httpStatus(error) },
+        "provider rejected the filter; listing the whole collection instead for the rest of this run",
+      );
+    });
     this.#topLevel = new TopLevelCollections({
       http: this.#http,
       providerName: this.name,
       version: effective.version,
       pageSize: effective.pageSize,
       logger: this.#logger,
+      filters: this.#filters,
     });
   }
 
@@ -78,6 +90,24 @@ export class OneRosterConnector implements Provider {
     const { path, key } = GROUP_COLLECTIONS[type];
     const records = await this.#fetch(path, key, onProgress);
     return records.map((record) => normaliseGroup(type, record));
+  }
+
+  /** Groups that may match `query`, by the server's `filter` (see groups.ts); undefined: list them. */
+  async findGroups(query: GroupQuery, onProgress?: ProgressFn): Promise<RosterGroup[] | undefined> {
+    const filter = groupFilter(query);
+    if (filter === undefined) {
+      return undefined;
+    }
+    const { path, key } = GROUP_COLLECTIONS[query.type];
+    return this.#filters.run<RosterGroup[] | undefined>(
+      path,
+      async () =>
+        (await this.#fetch(path, key, onProgress, { filter })).map((record) =>
+          normaliseGroup(query.type, record),
+        ),
+      () => Promise.resolve(undefined),
+      (error) => Promise.resolve(httpStatus(error) === 400),
+    );
   }
 
   async courseClasses(courseSourcedId: string, onProgress?: ProgressFn): Promise<RosterGroup[]> {
@@ -132,22 +162,34 @@ export class OneRosterConnector implements Provider {
     const lists = await Promise.all(
       kinds.map(async (k) => {
         const path = base ? `${base}/${k}` : k;
-        const records = await this.#fetch(path, "users", onProgress);
-        return records.map((record) => normaliseUser(record, ROLE_OF_KIND[k]));
+        return this.#fetch(path, "users", onProgress, undefined, (record) =>
+          normaliseUser(record, ROLE_OF_KIND[k]),
+        );
       }),
     );
     return lists.flat();
   }
 
-  async #fetch(path: string, key: string, onProgress?: ProgressFn): Promise<OneRosterRecord[]> {
-    const records = await fetchAll(this.#http, {
+  async #fetch<T = OneRosterRecord>(
+    path: string,
+    key: string,
+    onProgress?: ProgressFn,
+    params?: SearchParams,
+    map?: (record: OneRosterRecord) => T,
+  ): Promise<T[]> {
+    const records = await fetchAll<T>(this.#http, {
       providerName: this.name,
       path,
       key,
       pageSize: this.#config.pageSize,
       onProgress,
+      ...(params ? { params } : {}),
+      ...(map ? { map } : {}),
     });
-    this.#logger?.debug({ provider: this.name, path, records: records.length }, "fetched collection");
+    this.#logger?.debug(
+      { provider: this.name, path, ...params, records: records.length },
+      "fetched collection",
+    );
     return records;
   }
 }

@@ -45,6 +45,8 @@ export interface TopLevelOptions {
   version: "1.1" | "1.2";
   pageSize: number;
   logger?: Logger | undefined;
+  /** What is known of `filter` per collection, shared with the connector's group lookups. */
+  filters?: Capabilities;
 }
 
 const refId = (value: unknown): string | undefined => {
@@ -75,12 +77,14 @@ export class TopLevelCollections {
 
   constructor(options: TopLevelOptions) {
     this.#o = options;
-    this.#filters = new Capabilities((collection, error) => {
-      this.#o.logger?.warn(
-        { provider: this.#o.providerName, collection, status: httpStatus(error) },
-        "provider rejected the filter; listing the whole collection once and filtering here",
-      );
-    });
+    this.#filters =
+      options.filters ??
+      new Capabilities((collection, error) => {
+        this.#o.logger?.warn(
+          { provider: this.#o.providerName, collection, status: httpStatus(error) },
+          "provider rejected the filter; listing the whole collection once and filtering here",
+        );
+      });
   }
 
   /** Members of a class of the kind, as `/classes/{id}/students|teachers` would give them. */

@@ -13,7 +13,7 @@ export interface PageSource {
   getJson(urlOrPath: string, searchParams?: SearchParams): Promise<JsonResponse>;
 }
 
-export interface FetchAllOptions {
+export interface FetchAllOptions<T = OneRosterRecord> {
   providerName: string;
   /** Collection path under the base URL, e.g. `classes/123/students`. */
   path: string;
@@ -25,6 +25,9 @@ export interface FetchAllOptions {
   onProgress?: ProgressFn | undefined;
   /** Hard cap on records fetched. Default 1,000,000. */
   maxRecords?: number;
+  /** Turns each checked record into what the caller keeps, page by page as pages arrive (so that
+   * the work overlaps the wait for the next page). Default: the record itself. */
+  map?: (record: OneRosterRecord) => T;
 }
 
 const DEFAULT_MAX_RECORDS = 1_000_000;
@@ -96,19 +99,64 @@ export function pageRecords(response: JsonResponse, key: string, providerName: s
   return records as OneRosterRecord[];
 }
 
-/** Every record of a collection, page by page. Any fault fails the whole fetch. */
-export async function fetchAll(http: PageSource, options: FetchAllOptions): Promise<OneRosterRecord[]> {
+/**
+ * Whether the pages after the first can be asked for by offset, all at once: the first page was
+ * full-sized (`pageLength` records, the server's cap or our limit) and X-Total-Count says more
+ * follow, and the server pages by offset (no Link header, or one whose `next` is the offset we
+ * would ask for; a cursor in the Link means the pages must be walked one by one).
+ */
+export function plannedOffsets(
+  pageLength: number,
+  total: number | undefined,
+  next: string | undefined,
+  maxRecords: number,
+): number[] {
+  if (total === undefined || pageLength === 0 || total <= pageLength || total > maxRecords) {
+    return [];
+  }
+  if (next !== undefined) {
+    const offset = URL.canParse(next) ? new URL(next).searchParams.get("offset") : null;
+    if (offset !== String(pageLength)) {
+      return [];
+    }
+  }
+  const offsets: number[] = [];
+  for (let offset = pageLength; offset < total; offset += pageLength) {
+    offsets.push(offset);
+  }
+  return offsets;
+}
+
+/**
+ * Every record of a collection, page by page. Any fault fails the whole fetch.
+ *
+ * When the first page shows that the server pages by offset and how many records there are, the
+ * remaining pages are requested together (planned), so that a collection costs one round trip
+ * plus its pages at the provider's rate, not one round trip per page; the HTTP client's
+ * concurrency cap and token bucket pace them. They are still consumed in order and checked as in
+ * the sequential walk; a page that does not line up with the plan (the collection changed, the
+ * server capped a page differently) ends the plan, and the walk goes on one page at a time from
+ * where the records really end.
+ */
+export async function fetchAll<T = OneRosterRecord>(
+  http: PageSource,
+  options: FetchAllOptions<T>,
+): Promise<T[]> {
   const { providerName, key, pageSize } = options;
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
-  const records: OneRosterRecord[] = [];
+  const map = options.map ?? ((record: OneRosterRecord) => record as unknown as T);
+  const records: T[] = [];
   const seenIds = new Set<string>();
   const seenLinks = new Set<string>();
   let pages = 0;
   let total: number | undefined;
+  /** Requests already sent for the planned pages, by offset. */
+  let planned = new Map<number, Promise<JsonResponse>>();
   let request: { url: string; params: SearchParams | undefined } = {
     url: options.path,
     params: { ...options.params, limit: pageSize, offset: 0 },
   };
+  const offsetParams = (offset: number): SearchParams => ({ ...options.params, limit: pageSize, offset });
 
   const incomplete = (message: string, url: string, retriable = true): ProviderError =>
     new ProviderError(
@@ -123,7 +171,10 @@ export async function fetchAll(http: PageSource, options: FetchAllOptions): Prom
     );
 
   for (;;) {
-    const response = await http.getJson(request.url, request.params);
+    const offset = records.length;
+    const plannedResponse = request.url === options.path ? planned.get(offset) : undefined;
+    const response = await (plannedResponse ?? http.getJson(request.url, request.params));
+    planned.delete(offset);
     const page = pageRecords(response, key, providerName);
     pages += 1;
 
@@ -144,7 +195,7 @@ export async function fetchAll(http: PageSource, options: FetchAllOptions): Prom
         seenIds.add(record.sourcedId);
         fresh += 1;
       }
-      records.push(record);
+      records.push(map(record));
     }
     options.onProgress?.({ pages: 1, records: page.length });
 
@@ -192,7 +243,22 @@ export async function fetchAll(http: PageSource, options: FetchAllOptions): Prom
       return records;
     }
 
-    if (nextUrl !== undefined) {
+    if (pages === 1) {
+      for (const at of plannedOffsets(page.length, total, nextUrl, maxRecords)) {
+        const sent = http.getJson(options.path, offsetParams(at));
+        // Consumed in order below; one abandoned by a broken plan must not be an unhandled rejection.
+        sent.catch(() => undefined);
+        planned.set(at, sent);
+      }
+    }
+    if (planned.size > 0 && !planned.has(records.length)) {
+      // The records no longer line up with the plan: walk on one page at a time.
+      planned = new Map();
+    }
+
+    if (planned.size > 0) {
+      request = { url: options.path, params: offsetParams(records.length) };
+    } else if (nextUrl !== undefined) {
       if (seenLinks.has(nextUrl)) {
         throw new ProviderError(
           "PROVIDER_RESPONSE",
@@ -206,7 +272,7 @@ export async function fetchAll(http: PageSource, options: FetchAllOptions): Prom
       request = { url: nextUrl, params: undefined };
     } else {
       // Advance by what came back, not by `limit`: the server may have capped the page.
-      request = { url: options.path, params: { ...options.params, limit: pageSize, offset: records.length } };
+      request = { url: options.path, params: offsetParams(records.length) };
     }
   }
 }
