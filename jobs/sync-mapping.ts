@@ -24,8 +24,10 @@ import {
   createAuthorizer,
   createGotInstance,
   createHttpClient,
+  pacedBurst,
   type Authorizer,
 } from "../src/providers/http.js";
+import { AdaptiveRate } from "../src/providers/adaptive-rate.js";
 import { createProvider } from "../src/providers/index.js";
 import { OneRosterConnector } from "../src/providers/oneroster/connector.js";
 import { TokenBucket } from "../src/providers/token-bucket.js";
@@ -98,6 +100,11 @@ class BucketShare extends TokenBucket {
     });
   }
 
+  /** The adaptive rate lowers the provider's rate, not only this run's. */
+  override setRate(requestsPerSecond: number): void {
+    this.shared.setRate(requestsPerSecond);
+  }
+
   override clear(reason: Error = new Error("token bucket cleared")): void {
     for (const reject of this.#waits) {
       reject(reason);
@@ -116,7 +123,13 @@ class BucketShare extends TokenBucket {
 export class ProviderPool {
   readonly #shared = new Map<
     string,
-    { key: string; bucket: TokenBucket; auth: Authorizer; got: ReturnType<typeof createGotInstance> }
+    {
+      key: string;
+      bucket: TokenBucket;
+      rate: AdaptiveRate;
+      auth: Authorizer;
+      got: ReturnType<typeof createGotInstance>;
+    }
   >();
 
   create(config: ProviderConfig, logger: Logger): Provider {
@@ -129,11 +142,14 @@ export class ProviderPool {
     let shared = this.#shared.get(config.name);
     if (shared?.key !== key) {
       const got = createGotInstance(effective);
+      const rps = effective.rateLimit.requestsPerSecond;
       shared = {
         key,
         got,
         auth: createAuthorizer(effective, got),
-        bucket: new TokenBucket({ requestsPerSecond: effective.rateLimit.requestsPerSecond }),
+        bucket: new TokenBucket({ requestsPerSecond: rps, burst: pacedBurst(rps) }),
+        // One adaptive rate per provider: a 429 seen by one run slows every run of that provider.
+        rate: new AdaptiveRate({ maxRate: rps }),
       };
       this.#shared.set(config.name, shared);
     }
@@ -142,6 +158,7 @@ export class ProviderPool {
       got: shared.got,
       auth: shared.auth,
       bucket: new BucketShare(shared.bucket),
+      rate: shared.rate,
     });
     return new OneRosterConnector(effective, { logger, http });
   }
