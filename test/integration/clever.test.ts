@@ -4,13 +4,13 @@
 // X-RateLimit-Remaining: 0, and the `limit` ceiling.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { providerSchema, type MappingConfig, type ProviderConfig } from "../../src/config/schema.js";
-import { ConfigError, ProviderError } from "../../src/errors.js";
+import { providerSchema, type ProviderConfig } from "../../src/config/schema.js";
+import { ConfigError } from "../../src/errors.js";
 import { createProvider } from "../../src/providers/index.js";
-import type { GroupType, ProgressFn, Provider } from "../../src/providers/types.js";
+import type { Provider } from "../../src/providers/types.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
 import type { Member } from "../../src/sync/member.js";
+import { providerError, resolvedMembers, type Selection } from "../helpers/resolve.js";
 
 const FAST_RETRY = { limit: 6, baseDelayMs: 5, maxDelayMs: 5_000 };
 
@@ -41,43 +41,6 @@ function oneRosterConfig(sandbox: Sandbox): ProviderConfig {
   return { ...parsed, name: "oneroster" };
 }
 
-interface Selection {
-  users: MappingConfig["users"];
-  groups?: { type: GroupType; match: string; matchOn?: string[] }[];
-}
-
-function mapping(provider: ProviderConfig, selection: Selection): MappingConfig {
-  return {
-    name: "m",
-    provider,
-    users: selection.users,
-    groups: selection.groups?.map((g) => ({ ...g, matchOn: g.matchOn ?? provider.matchGroupsBy })),
-    include: undefined,
-    product: "p",
-    schedule: "0 2 * * *",
-    safety: { maxRemovals: 50, maxRemovalPercent: 20 },
-  };
-}
-
-async function members(
-  provider: Provider,
-  config: ProviderConfig,
-  selection: Selection,
-  onProgress?: ProgressFn,
-): Promise<Member[]> {
-  const resolved = await resolveMembers(mapping(config, selection), new FetchCache(provider, onProgress));
-  return [...resolved.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-}
-
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
-
 describe("Clever and OneRoster 1.1 views of one district", () => {
   let sandbox: Sandbox;
   let clever: Provider;
@@ -102,8 +65,8 @@ describe("Clever and OneRoster 1.1 views of one district", () => {
   });
 
   const same = async (selection: Selection): Promise<Member[]> => {
-    const expected = await members(oneRoster, oneRosterConfig(sandbox), selection);
-    const got = await members(clever, cleverConfig(sandbox), selection);
+    const expected = await resolvedMembers(oneRoster, oneRosterConfig(sandbox), selection);
+    const got = await resolvedMembers(clever, cleverConfig(sandbox), selection);
     expect(expected.length).toBeGreaterThan(0);
     expect(got).toEqual(expected);
     return got;
@@ -112,11 +75,11 @@ describe("Clever and OneRoster 1.1 views of one district", () => {
   it("all students: paged past several short pages by links rel next, same members", async () => {
     sandbox.resetStats();
     const progress = { pages: 0, records: 0 };
-    const got = await members(clever, cleverConfig(sandbox), { users: "students" }, (p) => {
+    const got = await resolvedMembers(clever, cleverConfig(sandbox), { users: "students" }, (p) => {
       progress.pages += p.pages;
       progress.records += p.records;
     });
-    const expected = await members(oneRoster, oneRosterConfig(sandbox), { users: "students" });
+    const expected = await resolvedMembers(oneRoster, oneRosterConfig(sandbox), { users: "students" });
     expect(got).toEqual(expected);
 
     // Clever serves only active users; the District has tobedeleted and disabled students, which
@@ -173,7 +136,7 @@ describe("Clever and OneRoster 1.1 views of one district", () => {
 
   it("no matching section is an error, never an empty roster", async () => {
     await expect(
-      members(clever, cleverConfig(sandbox), {
+      resolvedMembers(clever, cleverConfig(sandbox), {
         users: "students",
         groups: [{ type: "classes", match: "No Such Class" }],
       }),
@@ -181,11 +144,11 @@ describe("Clever and OneRoster 1.1 views of one district", () => {
   });
 
   it("survives random 429s, with the same members", async () => {
-    const expected = await members(oneRoster, oneRosterConfig(sandbox), { users: "students" });
+    const expected = await resolvedMembers(oneRoster, oneRosterConfig(sandbox), { users: "students" });
     const provider = createProvider(cleverConfig(sandbox));
     sandbox.setFaults({ fail429Rate: 0.3, retryAfterSeconds: 0 });
     try {
-      expect(await members(provider, cleverConfig(sandbox), { users: "students" })).toEqual(expected);
+      expect(await resolvedMembers(provider, cleverConfig(sandbox), { users: "students" })).toEqual(expected);
       expect(provider.stats.status429).toBeGreaterThan(0);
     } finally {
       sandbox.setFaults({});

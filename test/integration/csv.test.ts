@@ -7,14 +7,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { providerSchema, type MappingConfig, type ProviderConfig } from "../../src/config/schema.js";
-import { ProviderError } from "../../src/errors.js";
+import { providerSchema, type ProviderConfig } from "../../src/config/schema.js";
 import { CsvBundleError } from "../../src/providers/csv/connector.js";
 import { createProvider } from "../../src/providers/index.js";
-import type { GroupType, Provider } from "../../src/providers/types.js";
+import type { Provider } from "../../src/providers/types.js";
 import { generateDistrict, startSandbox, writeCsvBundle, type Sandbox } from "../../src/sandbox/index.js";
-import type { Member } from "../../src/sync/member.js";
-import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
+import { providerError, resolvedMembers, type Selection } from "../helpers/resolve.js";
 
 function csvConfig(bundle: string): ProviderConfig {
   return { ...providerSchema.parse({ type: "csv", path: bundle }), name: "csv" };
@@ -30,39 +28,6 @@ function oneRosterConfig(sandbox: Sandbox): ProviderConfig {
     timeoutMs: 5000,
   });
   return { ...parsed, name: "oneroster" };
-}
-
-interface Selection {
-  users: MappingConfig["users"];
-  groups?: { type: GroupType; match: string; matchOn?: string[] }[];
-  include?: Record<string, string[]>;
-}
-
-function mapping(provider: ProviderConfig, selection: Selection): MappingConfig {
-  return {
-    name: "m",
-    provider,
-    users: selection.users,
-    groups: selection.groups?.map((g) => ({ ...g, matchOn: g.matchOn ?? provider.matchGroupsBy })),
-    include: selection.include,
-    product: "p",
-    schedule: "0 2 * * *",
-    safety: { maxRemovals: 50, maxRemovalPercent: 20 },
-  };
-}
-
-async function members(provider: Provider, config: ProviderConfig, selection: Selection): Promise<Member[]> {
-  const resolved = await resolveMembers(mapping(config, selection), new FetchCache(provider));
-  return [...resolved.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
 }
 
 const district = generateDistrict({ seed: 7, schools: 3, studentsPerSchool: 80 });
@@ -129,8 +94,8 @@ describe.each([
   });
 
   it.each(selections)("%s: the same members as OneRoster 1.1 over HTTP", async (_name, selection) => {
-    const expected = await members(oneRoster, oneRosterConfig(sandbox), selection);
-    const got = await members(csv, csvConfig(bundle), selection);
+    const expected = await resolvedMembers(oneRoster, oneRosterConfig(sandbox), selection);
+    const got = await resolvedMembers(csv, csvConfig(bundle), selection);
     expect(expected.length).toBeGreaterThan(0);
     expect(got).toEqual(expected);
   });
@@ -164,7 +129,7 @@ describe("a bundle with problems fails the whole fetch", () => {
     await appendFile(file, "enr-bad,active,,cls-nope,sch-01,stu-01-0001,student,true,,\r\n");
     await appendFile(file, "enr-bad2,active,,,sch-01,stu-01-0001,studnet,true,,\r\n");
     const csv = createProvider(csvConfig(bundle));
-    const error = await failure(members(csv, csvConfig(bundle), { users: "students" }));
+    const error = await providerError(resolvedMembers(csv, csvConfig(bundle), { users: "students" }));
     expect(error).toBeInstanceOf(CsvBundleError);
     expect(error.message).toContain(
       `enrollments.csv:${lines}: classSourcedId "cls-nope" is not in classes.csv`,
@@ -180,7 +145,7 @@ describe("a bundle with problems fails the whole fetch", () => {
   it("a missing users.csv", async () => {
     const bundle = await fresh("no-users");
     await unlink(path.join(bundle, "users.csv"));
-    const error = await failure(createProvider(csvConfig(bundle)).allUsers("students"));
+    const error = await providerError(createProvider(csvConfig(bundle)).allUsers("students"));
     expect(error.message).toContain("users.csv: is missing (the manifest lists it as bulk)");
   });
 
@@ -190,7 +155,7 @@ describe("a bundle with problems fails the whole fetch", () => {
     const text = (await readFile(file, "utf8")).replace("oneroster.version,1.1", "oneroster.version,1.2");
     await writeFile(file, text.replace("file.users,bulk", "file.users,delta"));
     const csv = createProvider(csvConfig(bundle));
-    const error = await failure(csv.check());
+    const error = await providerError(csv.check());
     expect(error.message).toContain('manifest.csv:3: oneroster.version is "1.2", expected 1.1');
     expect(error.message).toMatch(/manifest\.csv:\d+: file\.users is delta/);
     await expect(csv.allUsers("students")).rejects.toThrow(/oneroster\.version/);
@@ -199,17 +164,17 @@ describe("a bundle with problems fails the whole fetch", () => {
   it("no manifest, or no bundle at all", async () => {
     const bundle = await fresh("no-manifest");
     await unlink(path.join(bundle, "manifest.csv"));
-    expect((await failure(createProvider(csvConfig(bundle)).check())).message).toContain(
+    expect((await providerError(createProvider(csvConfig(bundle)).check())).message).toContain(
       "manifest.csv: is missing",
     );
     const nowhere = path.join(dir, "nowhere.zip");
-    expect((await failure(createProvider(csvConfig(nowhere)).allUsers("users"))).message).toContain(
+    expect((await providerError(createProvider(csvConfig(nowhere)).allUsers("users"))).message).toContain(
       `${nowhere} does not exist`,
     );
     await writeFile(path.join(dir, "garbage.zip"), "not a zip");
-    expect((await failure(createProvider(csvConfig(path.join(dir, "garbage.zip"))).check())).message).toMatch(
-      /is not a readable zip/,
-    );
+    expect(
+      (await providerError(createProvider(csvConfig(path.join(dir, "garbage.zip"))).check())).message,
+    ).toMatch(/is not a readable zip/);
   });
 });
 

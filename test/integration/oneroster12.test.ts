@@ -3,16 +3,14 @@
 // cached token, one refresh on 401, a wrong secret), and the top-level fallback for servers
 // without nested endpoints (tried once, remembered) and without `filter` (400 → listed once).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { providerSchema, type MappingConfig, type ProviderConfig } from "../../src/config/schema.js";
-import { ProviderError } from "../../src/errors.js";
+import { providerSchema, type ProviderConfig } from "../../src/config/schema.js";
 import { createGotInstance } from "../../src/providers/http.js";
 import { createProvider } from "../../src/providers/index.js";
 import { OAuth2TokenSource } from "../../src/providers/oneroster/auth/oauth2.js";
 import type { OneRosterConnector } from "../../src/providers/oneroster/connector.js";
-import type { GroupType, Provider } from "../../src/providers/types.js";
+import type { Provider } from "../../src/providers/types.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import type { Member } from "../../src/sync/member.js";
-import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
+import { providerError, resolvedMembers, type Selection } from "../helpers/resolve.js";
 import { sendJson, withServer } from "../helpers/with-server.js";
 
 const FAST_RETRY = { limit: 6, baseDelayMs: 5, maxDelayMs: 5_000 };
@@ -51,40 +49,6 @@ function v11Config(sandbox: Sandbox): ProviderConfig {
     timeoutMs: 5000,
   });
   return { ...parsed, name: "or11" };
-}
-
-interface Selection {
-  users: MappingConfig["users"];
-  groups?: { type: GroupType; match: string; matchOn?: string[] }[];
-  include?: Record<string, string[]>;
-}
-
-function mapping(provider: ProviderConfig, selection: Selection): MappingConfig {
-  return {
-    name: "m",
-    provider,
-    users: selection.users,
-    groups: selection.groups?.map((g) => ({ ...g, matchOn: g.matchOn ?? provider.matchGroupsBy })),
-    include: selection.include,
-    product: "p",
-    schedule: "0 2 * * *",
-    safety: { maxRemovals: 50, maxRemovalPercent: 20 },
-  };
-}
-
-/** One fetch cycle's members (a fresh FetchCache: nothing is shared with an earlier call). */
-async function members(provider: Provider, config: ProviderConfig, selection: Selection): Promise<Member[]> {
-  const resolved = await resolveMembers(mapping(config, selection), new FetchCache(provider));
-  return [...resolved.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-}
-
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
 }
 
 const TWINS = "ELA 6 (6A ELA)";
@@ -152,9 +116,9 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
   /** Asserts the 1.2 provider resolves every selection to the 1.1 connector's members. */
   async function expectSameMembers(provider: Provider, config: ProviderConfig): Promise<void> {
     for (const [name, selection] of selections()) {
-      const expected = await members(v11, v11Config(sandbox), selection);
+      const expected = await resolvedMembers(v11, v11Config(sandbox), selection);
       expect(expected.length, name).toBeGreaterThan(0);
-      expect(await members(provider, config, selection), name).toEqual(expected);
+      expect(await resolvedMembers(provider, config, selection), name).toEqual(expected);
     }
   }
 
@@ -206,9 +170,9 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
       expect(stats.tokenRequests).toBe(1);
       expect(stats.byRoute["v1p2/classes/{id}/students"]).toBeGreaterThan(0);
       expect(stats.byRoute["v1p2/enrollments"]).toBeUndefined();
-      const everyone = await members(provider, config, { users: "users" });
+      const everyone = await resolvedMembers(provider, config, { users: "users" });
       expect(new Set(everyone.map((m) => m.role))).toEqual(new Set(["student", "teacher", "administrator"]));
-      expect(everyone).toEqual(await members(v11, v11Config(sandbox), { users: "users" }));
+      expect(everyone).toEqual(await resolvedMembers(v11, v11Config(sandbox), { users: "users" }));
     } finally {
       await provider.close();
     }
@@ -249,7 +213,7 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
       const cls = sandbox.district.classes.find(
         (c) => sandbox.district.classUsers(c.sourcedId, "teacher").length > 0,
       )!;
-      const teachers = await members(provider, config, {
+      const teachers = await resolvedMembers(provider, config, {
         users: "teachers",
         groups: [{ type: "classes", match: cls.sourcedId }],
       });
@@ -261,11 +225,11 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
 
       // The twin sections' students cost more than the whole directory: it is listed, once.
       sandbox.resetStats();
-      await members(provider, config, {
+      await resolvedMembers(provider, config, {
         users: "students",
         groups: [{ type: "classes", match: TWINS, matchOn: ["title"] }],
       });
-      await members(provider, config, {
+      await resolvedMembers(provider, config, {
         users: "students",
         groups: [{ type: "classes", match: TWINS, matchOn: ["title"] }],
       });
@@ -322,7 +286,7 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
     try {
       sandbox.resetStats();
       await provider.check();
-      await members(provider, config, { users: "students" });
+      await resolvedMembers(provider, config, { users: "students" });
       let stats = sandbox.stats();
       expect(stats.tokenRequests).toBe(1);
       expect(stats.apiRequests).toBeGreaterThan(2);
@@ -334,7 +298,7 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
       expect(stats.tokenRequests).toBe(2);
       expect(provider.stats.retries).toBe(1);
 
-      await members(provider, config, { users: "teachers" });
+      await resolvedMembers(provider, config, { users: "teachers" });
       expect(sandbox.stats().tokenRequests).toBe(2);
     } finally {
       await provider.close();
