@@ -3,13 +3,17 @@
 // removal of a test's Redis keys.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { stringify } from "yaml";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { openDatabase, type Database } from "../../src/store/index.js";
 import { QUEUE_NAME, SYNC_JOB, SYNC_JOB_OPTIONS } from "../../src/worker/schedules.js";
-import { ROOT } from "./cli.js";
+import { assertBuilt, ROOT } from "./cli.js";
+import { createPostgresDatabase, type TestDatabase } from "./database.js";
 
 export interface LogLine {
   level: number;
@@ -255,4 +259,44 @@ export function workerConfigYaml(o: WorkerConfigOptions): string {
 
 export async function writeWorkerConfig(file: string, o: WorkerConfigOptions): Promise<void> {
   await writeFile(file, workerConfigYaml(o));
+}
+
+/** What the worker integration tests share: a sandbox, a fresh PostgreSQL database and a folder. */
+export interface WorkerFixture {
+  sandbox: Sandbox;
+  testDb: TestDatabase;
+  db: Database;
+  dir: string;
+}
+
+export async function openWorkerFixture(name: string): Promise<WorkerFixture> {
+  assertBuilt();
+  const [sandbox, testDb, dir] = await Promise.all([
+    startSandbox({ port: 0 }),
+    createPostgresDatabase(),
+    mkdtemp(path.join(tmpdir(), `roster-sync-${name}-`)),
+  ]);
+  const db = await openDatabase(testDb.url, { owner: `${name} test` });
+  return { sandbox, testDb, db, dir };
+}
+
+export async function closeWorkerFixture(fixture: Partial<WorkerFixture>): Promise<void> {
+  await fixture.db?.close();
+  await Promise.all([
+    fixture.sandbox?.close(),
+    fixture.testDb?.drop(),
+    fixture.dir && rm(fixture.dir, { recursive: true, force: true }),
+  ]);
+}
+
+/** Stops a test's workers and removes its Redis keys; the sandbox's faults are reset. */
+export async function releaseWorkers(
+  fixture: WorkerFixture,
+  workers: WorkerProcess[],
+  prefixes: string[],
+  redisUrl: string,
+): Promise<void> {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await Promise.all(prefixes.splice(0).map((p) => removeRedisKeys(redisUrl, p)));
+  fixture.sandbox.setFaults({});
 }

@@ -1,22 +1,19 @@
 // Two `roster-sync worker` processes (the BUILT CLI) on one Redis and one PostgreSQL database:
 // one run per trigger and never two runs of a mapping at once; a worker SIGKILLed in the middle of
 // a fetch leaves its job to the other, which completes it with exactly one event per member.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { listEvents, listRuns, openDatabase, type Database } from "../../src/store/index.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { listEvents, listRuns, type Database } from "../../src/store/index.js";
 import { QUEUE_NAME } from "../../src/worker/schedules.js";
 import type { SyncJobResult } from "../../jobs/sync-mapping.js";
-import { assertBuilt } from "../helpers/cli.js";
-import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
+import type { TestDatabase } from "../helpers/database.js";
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
 import {
   NEVER,
-  removeRedisKeys,
   spawnWorker,
   testPrefix,
   triggerNow,
@@ -24,6 +21,9 @@ import {
   writeWorkerConfig,
   type LogLine,
   type WorkerProcess,
+  openWorkerFixture,
+  closeWorkerFixture,
+  releaseWorkers,
 } from "../helpers/worker.js";
 
 let sandbox: Sandbox;
@@ -35,25 +35,12 @@ const workers: WorkerProcess[] = [];
 const prefixes: string[] = [];
 
 beforeAll(async () => {
-  assertBuilt();
-  [sandbox, testDb, dir] = await Promise.all([
-    startSandbox({ port: 0 }),
-    createPostgresDatabase(),
-    mkdtemp(path.join(tmpdir(), "roster-sync-worker-cluster-")),
-  ]);
-  db = await openDatabase(testDb.url, { owner: "worker-cluster test" });
+  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-cluster"));
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(prefixes.splice(0).map((p) => removeRedisKeys(redisUrl, p)));
-  sandbox.setFaults({});
-});
+afterEach(() => releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl));
 
-afterAll(async () => {
-  await db?.close();
-  await Promise.all([sandbox?.close(), testDb?.drop(), dir && rm(dir, { recursive: true, force: true })]);
-});
+afterAll(() => closeWorkerFixture({ sandbox, testDb, db, dir }));
 
 /** Writes a config for `mappings` under a fresh prefix and starts `n` workers on it. */
 async function startWorkers(n: number, mappings: { name: string; schedule: string | { every: string } }[]) {

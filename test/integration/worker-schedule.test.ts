@@ -1,23 +1,20 @@
 // `roster-sync worker` (the BUILT CLI) on the shared Redis and a PostgreSQL database of this file's
 // own: schedules produce runs, /healthz and /metrics answer, SIGHUP reconciles the schedulers.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { listRuns, openDatabase, type Database } from "../../src/store/index.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { listRuns, type Database } from "../../src/store/index.js";
 import { HOUR } from "../../src/util/time.js";
 import { everyOffset, QUEUE_NAME, reconcileSchedulers } from "../../src/worker/schedules.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log.js";
-import { assertBuilt } from "../helpers/cli.js";
-import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
+import type { TestDatabase } from "../helpers/database.js";
 import { parsePrometheusText } from "../helpers/prometheus.js";
 import {
-  removeRedisKeys,
   spawnWorker,
   testPrefix,
   waitFor,
@@ -25,6 +22,9 @@ import {
   writeWorkerConfig,
   type WorkerConfigOptions,
   type WorkerProcess,
+  openWorkerFixture,
+  closeWorkerFixture,
+  releaseWorkers,
 } from "../helpers/worker.js";
 
 let sandbox: Sandbox;
@@ -37,25 +37,15 @@ const prefixes: string[] = [];
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  assertBuilt();
-  [sandbox, testDb, dir] = await Promise.all([
-    startSandbox({ port: 0 }),
-    createPostgresDatabase(),
-    mkdtemp(path.join(tmpdir(), "roster-sync-worker-schedule-")),
-  ]);
-  db = await openDatabase(testDb.url, { owner: "worker-schedule test" });
+  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-schedule"));
 });
 
 afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
   await Promise.all(closers.splice(0).map((close) => close()));
-  await Promise.all(prefixes.splice(0).map((p) => removeRedisKeys(redisUrl, p)));
+  await releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl);
 });
 
-afterAll(async () => {
-  await db?.close();
-  await Promise.all([sandbox?.close(), testDb?.drop(), dir && rm(dir, { recursive: true, force: true })]);
-});
+afterAll(() => closeWorkerFixture({ sandbox, testDb, db, dir }));
 
 type Options = Omit<WorkerConfigOptions, "databaseUrl" | "redisUrl" | "prefix" | "sandboxUrl" | "eventsPath">;
 

@@ -1,23 +1,22 @@
 // Shutdown of `roster-sync worker` (the BUILT CLI): SIGTERM lets the run in progress finish within
 // the grace period and exits 0; past the grace period the run is released (another worker takes
 // its job up and completes it); a second signal exits at once.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { listRuns, openDatabase, type Database } from "../../src/store/index.js";
-import { assertBuilt } from "../helpers/cli.js";
-import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { listRuns, type Database } from "../../src/store/index.js";
+import type { TestDatabase } from "../helpers/database.js";
 import {
   NEVER,
-  removeRedisKeys,
   spawnWorker,
   testPrefix,
   triggerNow,
   writeWorkerConfig,
   type LogLine,
   type WorkerProcess,
+  openWorkerFixture,
+  closeWorkerFixture,
+  releaseWorkers,
 } from "../helpers/worker.js";
 
 let sandbox: Sandbox;
@@ -29,25 +28,12 @@ const workers: WorkerProcess[] = [];
 const prefixes: string[] = [];
 
 beforeAll(async () => {
-  assertBuilt();
-  [sandbox, testDb, dir] = await Promise.all([
-    startSandbox({ port: 0 }),
-    createPostgresDatabase(),
-    mkdtemp(path.join(tmpdir(), "roster-sync-worker-signals-")),
-  ]);
-  db = await openDatabase(testDb.url, { owner: "worker-signals test" });
+  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-signals"));
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(prefixes.splice(0).map((p) => removeRedisKeys(redisUrl, p)));
-  sandbox.setFaults({});
-});
+afterEach(() => releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl));
 
-afterAll(async () => {
-  await db?.close();
-  await Promise.all([sandbox?.close(), testDb?.drop(), dir && rm(dir, { recursive: true, force: true })]);
-});
+afterAll(() => closeWorkerFixture({ sandbox, testDb, db, dir }));
 
 /** A config with one mapping, a worker on it, and one trigger by hand. */
 async function setup(mapping: string, shutdownGraceMs: number) {
