@@ -12,6 +12,7 @@ import { generateDistrict } from "../../src/sandbox/district.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import type { Member } from "../../src/sync/member.js";
 import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
+import { sendJson, withServer } from "../helpers/with-server.js";
 
 const SHARED = "Advisory";
 
@@ -198,5 +199,50 @@ describe("group lookup by filter", () => {
     } finally {
       await provider.close();
     }
+  });
+
+  it("lists the classes when the server answers a filter with a 500, not failing the run", async () => {
+    // A server whose filter parser chokes on `~` or `OR`: every filtered request fails, always.
+    const classes = [
+      { sourcedId: "c1", title: "Advisory" },
+      { sourcedId: "c2", title: "Math" },
+    ];
+    const student = { sourcedId: "s1", role: "student", status: "active", enabledUser: "true" };
+    const filtered: string[] = [];
+    await withServer(
+      (_req, res, url) => {
+        const path = url.pathname.replace("/ims/oneroster/v1p1/", "");
+        const offset = Number(url.searchParams.get("offset") ?? 0);
+        if (url.searchParams.has("filter")) {
+          filtered.push(url.searchParams.get("filter")!);
+          sendJson(res, { imsx_codeMajor: "failure" }, {}, 500);
+        } else if (path === "classes") {
+          sendJson(res, { classes: offset === 0 ? classes : [] });
+        } else if (path === "classes/c1/students") {
+          sendJson(res, { users: offset === 0 ? [student] : [] });
+        } else {
+          sendJson(res, {}, {}, 404);
+        }
+      },
+      async (server) => {
+        const parsed = providerSchema.parse({
+          type: "oneroster",
+          baseUrl: server.url,
+          auth: { method: "none" },
+          retry: { limit: 2, baseDelayMs: 1, maxDelayMs: 10 },
+        });
+        const cfg: ProviderConfig = { ...parsed, name: "choking" };
+        const provider = createProvider(cfg, {});
+        try {
+          const groups = [{ type: "classes" as const, match: "advisory", matchOn: ["title"] }];
+          const members = await resolveMembers(mapping(cfg, groups), new FetchCache(provider));
+          expect([...members.keys()]).toEqual(["s1"]);
+          // The filter was tried (with its retries), then the collection listed.
+          expect(filtered.length).toBe(3);
+        } finally {
+          await provider.close();
+        }
+      },
+    );
   });
 });

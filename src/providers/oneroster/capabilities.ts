@@ -20,6 +20,18 @@ export function httpStatus(error: unknown): number | undefined {
 }
 
 /**
+ * Whether a request's `filter` is what failed it, so that listing the collection and filtering
+ * here is the answer: any HTTP error answer but 429. Servers answer a filter they lack with 400,
+ * but also 404, 422, or a 500 from a parser that chokes on `~` or `OR`; listing is never less
+ * correct than filtering, only slower. A 429 (retries spent) would hit the listing alike, and
+ * auth and network failures are not HTTP answers: those fail the fetch.
+ */
+export function isFilterRejection(error: unknown): boolean {
+  const status = httpStatus(error);
+  return status !== undefined && status !== 429;
+}
+
+/**
  * Whether `error`, from a nested endpoint below `groupPath` (e.g. `classes/123`), means the
  * endpoint is missing: a 405 or 501, or a 404 while `groupPath` itself answers (`probe` resolves).
  * A 404 from the probe too means the group is gone: the nested endpoint is fine and the error

@@ -17,7 +17,7 @@ import type {
   UserKind,
 } from "../types.js";
 import { TopLevelCollections } from "./fallback.js";
-import { Capabilities, httpStatus, isMissingEndpoint } from "./capabilities.js";
+import { Capabilities, httpStatus, isFilterRejection, isMissingEndpoint } from "./capabilities.js";
 import { groupFilter } from "./groups.js";
 import { normaliseGroup, normaliseUser } from "./normalise.js";
 import { fetchAll, pageRecords, type OneRosterRecord } from "./paging.js";
@@ -46,7 +46,7 @@ export class OneRosterConnector implements Provider {
   /** Which nested endpoints this server has, learnt during this connector's (one run's) life. */
   readonly nested: Capabilities;
   readonly #topLevel: TopLevelCollections;
-  /** Per collection: does the server take our `filter`? (No: it answered 400.) Shared by the
+  /** Per collection: does the server take our `filter`? (No: it answered a filtered request with an error, see isFilterRejection.) Shared by the
    * group lookups and the top-level fallback, so a collection is refused once per run. */
   readonly #filters: Capabilities;
 
@@ -106,7 +106,7 @@ export class OneRosterConnector implements Provider {
           normaliseGroup(query.type, record),
         ),
       () => Promise.resolve(undefined),
-      (error) => Promise.resolve(httpStatus(error) === 400),
+      (error) => Promise.resolve(isFilterRejection(error)),
     );
   }
 

@@ -8,8 +8,8 @@
 //   in a class there or not), and the directory costs fewer pages than the school's enrollments
 //   (several per student) would.
 //
-// Filters are what the version's binding names (below). A server that answers a filter with 400
-// does not understand it: that collection is then listed once, whole, and filtered here, for the
+// Filters are what the version's binding names (below). A server that answers a filter with an
+// HTTP error (400 usually; see isFilterRejection) does not understand it: that collection is then listed once, whole, and filtered here, for the
 // rest of the cycle. Every filtered answer is also checked here, since some servers ignore an
 // unknown filter and send everything.
 //
@@ -21,7 +21,7 @@
 import type { Logger } from "pino";
 import type { HttpClient, SearchParams } from "../http.js";
 import type { ProgressFn, RosterUser, UserKind } from "../types.js";
-import { Capabilities, httpStatus } from "./capabilities.js";
+import { Capabilities, httpStatus, isFilterRejection } from "./capabilities.js";
 import { holdsRoleAt, normaliseUser } from "./normalise.js";
 import { fetchAll, pageRecords, parseTotalCount, type OneRosterRecord } from "./paging.js";
 
@@ -65,7 +65,7 @@ const isActiveRecord = (record: OneRosterRecord): boolean =>
 
 export class TopLevelCollections {
   readonly #o: TopLevelOptions;
-  /** Per collection: does the server take our `filter`? (No: it answered 400.) */
+  /** Per collection: does the server take our `filter`? (No: it answered with an error, see isFilterRejection.) */
   readonly #filters: Capabilities;
   /** Whole collections listed for client-side filtering, once each. */
   readonly #listings = new Map<string, Promise<OneRosterRecord[]>>();
@@ -173,7 +173,7 @@ export class TopLevelCollections {
 
   /**
    * Records of `collection` that `matches`: asked of the server with `filter`, or filtered here
-   * after a 400 (or when there is no `filter`: a value the filter grammar cannot quote).
+   * after the server refused the filter (or when there is no `filter`: a value the filter grammar cannot quote).
    */
   async #filtered(
     collection: string,
@@ -189,7 +189,7 @@ export class TopLevelCollections {
       collection,
       async () => (await this.#fetch(collection, collection, { filter }, onProgress)).filter(matches),
       listed,
-      (error) => Promise.resolve(httpStatus(error) === 400),
+      (error) => Promise.resolve(isFilterRejection(error)),
     );
   }
 

@@ -12,8 +12,8 @@
 //     that ALSO exists exactly as configured is missed. We accept that: the listing would cost
 //     every sync of every such mapping dozens of requests to guard against a data-entry slip, and
 //     `matchOn: [sourcedId]` or a listing-only provider (`type: csv`) stays exact.
-// A server that answers a filter with 400 does not have it: the connector lists that collection
-// for the rest of its life (one cycle). Schools are always listed: a district has tens of them,
+// A server that answers a filter with an HTTP error (400 usually; see isFilterRejection) does not
+// take it: the connector lists that collection for the rest of its life (one cycle). Schools are always listed: a district has tens of them,
 // one page, shared by every mapping of the cycle, where a filter would cost a request per mapping.
 import type { GroupQuery } from "../types.js";
 
