@@ -60,14 +60,19 @@ const INSERT_EVENTS = `WITH ins AS (
     SELECT x->>0, $2, $3, x->>1, $4::json, $5::timestamptz, x->2
       FROM json_array_elements($1::json) WITH ORDINALITY AS t(x, n) ORDER BY n
     ON CONFLICT (id) DO NOTHING
-    RETURNING id
+    RETURNING id, seq
   )
-  INSERT INTO event_deliveries (event_id, sink)
-  SELECT ins.id, s.sink FROM ins CROSS JOIN json_array_elements_text($6::json) AS s(sink)`;
+  INSERT INTO event_deliveries (event_id, sink, event_seq)
+  SELECT ins.id, s.sink, ins.seq FROM ins CROSS JOIN json_array_elements_text($6::json) AS s(sink)`;
 
 const EXISTING_EVENTS = `SELECT e.id FROM json_array_elements_text($1::json) AS x(id) JOIN events e ON e.id = x.id`;
-const COPY_EVENTS = `COPY events (id, run_id, mapping, type, product, occurred_at, user_data) FROM '/dev/blob'`;
-const COPY_DELIVERIES = `COPY event_deliveries (event_id, sink) FROM '/dev/blob'`;
+const COPY_EVENTS = `COPY events (seq, id, run_id, mapping, type, product, occurred_at, user_data) FROM '/dev/blob'`;
+const COPY_DELIVERIES = `COPY event_deliveries (event_id, sink, event_seq) FROM '/dev/blob'`;
+// COPY gives each event its outbox position itself, so that the delivery rows can carry it: the
+// next `n` values of the events' sequence are reserved first (PGlite has one connection, and this
+// runs in its transaction: nothing else takes values in between).
+const NEXT_SEQ = `SELECT nextval(pg_get_serial_sequence('events', 'seq'))::text AS first`;
+const RESERVE_SEQ = `SELECT setval(pg_get_serial_sequence('events', 'seq'), $1::bigint)`;
 
 /**
  * Appends events to the outbox inside the caller's transaction, in the order given, each with a
@@ -120,30 +125,42 @@ async function copyEvents(
       seen.add(row.id);
     }
   }
-  const rows: string[] = [];
-  const deliveries: string[] = [];
+  const fresh: { group: ReturnType<typeof sharedColumns>[number]; event: EventRow }[] = [];
   for (const group of sharedColumns(events)) {
     for (const e of group.events) {
       if (seen.has(e.id)) {
         continue; // stored already (a retried run), or twice in this list
       }
       seen.add(e.id);
-      rows.push(
-        copyRow([
-          e.id,
-          group.runId,
-          group.mapping,
-          e.type,
-          group.product,
-          group.occurredAt,
-          JSON.stringify(e.user),
-        ]),
-      );
-      for (const sink of sinks) {
-        deliveries.push(copyRow([e.id, sink]));
-      }
+      fresh.push({ group, event: e });
     }
   }
+  if (fresh.length === 0) {
+    return;
+  }
+  const [next] = await tx.query<{ first: string }>(NEXT_SEQ);
+  const first = BigInt(next!.first);
+  await tx.query(RESERVE_SEQ, [String(first + BigInt(fresh.length) - 1n)]);
+  const rows: string[] = [];
+  const deliveries: string[] = [];
+  fresh.forEach(({ group, event: e }, i) => {
+    const seq = String(first + BigInt(i));
+    rows.push(
+      copyRow([
+        seq,
+        e.id,
+        group.runId,
+        group.mapping,
+        e.type,
+        group.product,
+        group.occurredAt,
+        JSON.stringify(e.user),
+      ]),
+    );
+    for (const sink of sinks) {
+      deliveries.push(copyRow([e.id, sink, seq]));
+    }
+  });
   if (rows.length > 0) {
     await copyFrom(COPY_EVENTS, rows.join(""));
   }
@@ -240,9 +257,11 @@ export async function pendingDeliveries(
   sink: string,
   limit: number,
 ): Promise<PendingDelivery[]> {
+  // (sink, state, event_seq) is an index: the first `limit` pending rows in outbox order, without
+  // joining and sorting every pending row (0.3 s a batch with 100k pending before it existed).
   const rows = await db.prisma.eventDelivery.findMany({
     where: { sink, state: "pending" },
-    orderBy: { event: { seq: "asc" } },
+    orderBy: { eventSeq: "asc" },
     take: limit,
     include: { event: true },
   });
