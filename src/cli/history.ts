@@ -3,21 +3,13 @@ import { UsageError } from "../errors.js";
 import { toRosterEvent } from "../events/format.js";
 import { listEvents, listMembers, listRuns, type RunRow } from "../store/index.js";
 import { eventUser } from "../sync/member.js";
+import { runSummary } from "../sync/run.js";
 import type { CommandContext } from "./context.js";
 import { json, table } from "./output.js";
 
 function runView(r: RunRow) {
   return {
-    runId: r.id,
-    mapping: r.mapping,
-    status: r.status,
-    members: r.members,
-    added: r.added,
-    removed: r.removed,
-    updated: r.updated,
-    requests: r.requests,
-    durationMs: r.durationMs,
-    error: r.error,
+    ...runSummary(r),
     startedAt: r.startedAt.toISOString(),
     finishedAt: r.finishedAt.toISOString(),
     trigger: r.trigger,

@@ -9,7 +9,6 @@
 import type { SinkConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import { serverRequestedDelay } from "../providers/retry.js";
-import type { Database } from "../store/db.js";
 import {
   getSinkPosition,
   markDelivered,
@@ -394,19 +393,4 @@ export function createRelay(options: RelayOptions): Relay {
       await Promise.all([...states.values()].map((s) => s.driver.close()));
     },
   };
-}
-
-/** Delivers every pending event of one file sink (kept for callers of the first relay). */
-export async function relayFile(
-  db: Database,
-  sink: Extract<SinkConfig, { type: "file" }>,
-  logger: Logger,
-): Promise<RelayResult> {
-  const relay = createRelay({ db, sinks: [sink], logger });
-  try {
-    const [result] = await relay.relayOnce();
-    return result!;
-  } finally {
-    await relay.close();
-  }
 }

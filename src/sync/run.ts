@@ -108,9 +108,9 @@ export async function runMapping(
     log.error({ err: errorForLog(error), requests: failed.requests }, "sync failed: nothing was changed");
     await recordRun(ctx.db, failed);
     if (options.rethrow) {
-      throw new RunFailedError(summary(failed), error);
+      throw new RunFailedError(runSummary(failed), error);
     }
-    return summary(failed);
+    return runSummary(failed);
   }
 
   options.signal?.throwIfAborted();
@@ -127,7 +127,7 @@ export async function runMapping(
     const dry = row({ status: "dry-run", ...counts });
     await recordRun(ctx.db, dry);
     log.info(counts, "dry run: nothing was changed");
-    return summary(dry);
+    return runSummary(dry);
   }
 
   const verdict = checkRemovals(previous.size, diff.removed.length, mapping.safety);
@@ -135,7 +135,7 @@ export async function runMapping(
     const held = row({ status: "held", ...counts, error: verdict.reason });
     await recordRun(ctx.db, held);
     log.warn({ ...counts, previous: previous.size }, verdict.reason);
-    return summary(held);
+    return runSummary(held);
   }
 
   options.signal?.throwIfAborted();
@@ -159,10 +159,11 @@ export async function runMapping(
     { ...counts, requests: done.requests, durationMs: done.durationMs, forced: done.forced },
     "sync committed",
   );
-  return summary(done);
+  return runSummary(done);
 }
 
-function summary(row: RunRow): RunSummary {
+/** A history row as `sync --json` shows it (SPEC §6); `history --json` adds the times and trigger. */
+export function runSummary(row: RunRow): RunSummary {
   return {
     runId: row.id,
     mapping: row.mapping,

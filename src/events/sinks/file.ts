@@ -7,10 +7,6 @@ import path from "node:path";
 import { SinkError } from "../../errors.js";
 import type { RosterEvent } from "../../sync/events.js";
 
-export interface FileSinkStore {
-  getPosition(): Promise<bigint>;
-}
-
 export interface FileAppendResult {
   /** File length after the append: stored with the delivery marks. */
   position: bigint;
