@@ -136,31 +136,29 @@ export class ProviderPool {
     if (config.type !== "oneroster" && config.type !== "classlink") {
       return createProvider(config, { logger });
     }
-    // As createProvider: ClassLink is OneRoster 1.1 signed with OAuth1.
-    const effective: ProviderConfig = config.type === "classlink" ? { ...config, version: "1.1" } : config;
-    const key = JSON.stringify(effective);
+    const key = JSON.stringify(config);
     let shared = this.#shared.get(config.name);
     if (shared?.key !== key) {
-      const got = createGotInstance(effective);
-      const rps = effective.rateLimit.requestsPerSecond;
+      const got = createGotInstance(config);
+      const rps = config.rateLimit.requestsPerSecond;
       shared = {
         key,
         got,
-        auth: createAuthorizer(effective, got),
+        auth: createAuthorizer(config, got),
         bucket: new TokenBucket({ requestsPerSecond: rps, burst: pacedBurst(rps) }),
         // One adaptive rate per provider: a 429 seen by one run slows every run of that provider.
         rate: new AdaptiveRate({ maxRate: rps }),
       };
       this.#shared.set(config.name, shared);
     }
-    const http = createHttpClient(effective, {
+    const http = createHttpClient(config, {
       logger,
       got: shared.got,
       auth: shared.auth,
       bucket: new BucketShare(shared.bucket),
       rate: shared.rate,
     });
-    return new OneRosterConnector(effective, { logger, http });
+    return new OneRosterConnector(config, { logger, http });
   }
 }
 

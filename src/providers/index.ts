@@ -9,10 +9,9 @@ import type { Provider } from "./types.js";
 export function createProvider(config: ProviderConfig, opts: { logger?: Logger | undefined } = {}): Provider {
   switch (config.type) {
     case "oneroster":
-      return new OneRosterConnector(config, { logger: opts.logger });
     case "classlink":
-      // ClassLink is OneRoster 1.1 signed with OAuth1 (the schema insists on oauth1 for it).
-      return new OneRosterConnector({ ...config, version: "1.1" }, { logger: opts.logger });
+      // ClassLink is OneRoster 1.1 signed with OAuth1: the schema insists on both.
+      return new OneRosterConnector(config, { logger: opts.logger });
     case "clever":
       return new CleverConnector(config, { logger: opts.logger });
     case "csv":
