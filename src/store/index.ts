@@ -35,3 +35,4 @@ export {
   type PendingDelivery,
   type StoredEvent,
 } from "./outbox.js";
+export { deliveryCounts, memberCounts, ping, type DeliveryCount, type MemberCount } from "./stats.js";

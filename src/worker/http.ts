@@ -7,7 +7,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { RelayResult } from "../events/relay.js";
 import type { Logger } from "../log.js";
 import type { ProviderStats } from "../providers/types.js";
-import type { StoreDb } from "../store/db.js";
+import {
+  deliveryCounts,
+  memberCounts,
+  ping,
+  type DeliveryCount,
+  type MemberCount,
+  type StoreDb,
+} from "../store/index.js";
 import type { RunSummary } from "../sync/run.js";
 import { SECOND } from "../util/time.js";
 
@@ -94,8 +101,8 @@ export function createMetrics(db: StoreDb, logger: Logger): WorkerMetrics {
       const c = await counts();
       if (c) {
         this.reset();
-        for (const [mapping, n] of c.members) {
-          this.set({ mapping }, n);
+        for (const m of c.members) {
+          this.set({ mapping: m.mapping }, m.count);
         }
       }
     },
@@ -160,21 +167,13 @@ export function createMetrics(db: StoreDb, logger: Logger): WorkerMetrics {
 }
 
 interface DbCounts {
-  members: [string, number][];
-  deliveries: { sink: string; state: string; count: number }[];
+  members: MemberCount[];
+  deliveries: DeliveryCount[];
 }
 
-// Both are index-only scans: snapshot_members' primary key starts with mapping, and
-// event_deliveries has an index on (sink, state).
 async function readCounts(db: StoreDb): Promise<DbCounts> {
-  const [members, deliveries] = await Promise.all([
-    db.prisma.snapshotMember.groupBy({ by: ["mapping"], _count: { _all: true } }),
-    db.prisma.eventDelivery.groupBy({ by: ["sink", "state"], _count: { _all: true } }),
-  ]);
-  return {
-    members: members.map((m) => [m.mapping, m._count._all]),
-    deliveries: deliveries.map((d) => ({ sink: d.sink, state: d.state, count: d._count._all })),
-  };
+  const [members, deliveries] = await Promise.all([memberCounts(db), deliveryCounts(db)]);
+  return { members, deliveries };
 }
 
 export interface Check {
@@ -213,7 +212,7 @@ export function healthChecks(
         }
         await redis.ping();
       }),
-      check("database", () => db.prisma.$queryRaw`SELECT 1`),
+      check("database", () => ping(db)),
     ]);
     return { redis: redisCheck, database, ...own() };
   };

@@ -212,6 +212,8 @@ export interface WorkerConfigOptions {
   mappings: WorkerMapping[];
   /** The file sink's path. */
   eventsPath: string;
+  /** The sinks, in place of the one file sink at `eventsPath`. */
+  sinks?: Record<string, unknown>[];
   worker?: Record<string, number>;
   pageSize?: number;
   /** defaults.timezone. */
@@ -244,7 +246,7 @@ export function workerConfigYaml(o: WorkerConfigOptions): string {
       schedule: m.schedule,
     })),
     ...(o.timezone ? { defaults: { timezone: o.timezone } } : {}),
-    events: { sinks: [{ type: "file", path: o.eventsPath }] },
+    events: { sinks: o.sinks ?? [{ type: "file", path: o.eventsPath }] },
     worker: {
       concurrency: 4,
       lockDurationMs: 2000,

@@ -3,8 +3,6 @@
 // Redis for the queue sink and the example consumer. Events are written by commitRun, as a sync does.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -19,12 +17,17 @@ import type { SinkConfig } from "../../src/config/schema.js";
 import { toRosterEvent } from "../../src/events/format.js";
 import { createRelay, sinkName, type RelayResult } from "../../src/events/relay.js";
 import { JOB_OPTIONS } from "../../src/events/sinks/queue.js";
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, verifySignature } from "../../src/events/sinks/webhook.js";
 import { openDatabase, type Database } from "../../src/store/db.js";
 import { commitRun, listEvents, pendingDeliveries, type EventRow } from "../../src/store/index.js";
 import type { RosterEvent } from "../../src/sync/events.js";
 import { eventId, newRunId } from "../../src/util/ids.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import {
+  ok,
+  startReceiver as startWebhookReceiver,
+  type Answer,
+  type WebhookReceiver,
+} from "../helpers/webhook-receiver.js";
 
 const SECRET = "whsec_relay-test-0f3c9a";
 const WAIT_MS = 15_000;
@@ -115,91 +118,13 @@ async function commitMixed(db: Database, sinks: readonly string[], tag: string):
   return [...a, ...b, ...c].map((e) => e.id);
 }
 
-interface Received {
-  id: string;
-  eventIdHeader: string | undefined;
-  signatureValid: boolean;
-  contentType: string | undefined;
-  body: RosterEvent;
-  status: number;
-}
-
-type Answer = (
-  event: RosterEvent,
-) => { status: number; headers?: Record<string, string>; body?: string } | "hang";
-
-/**
- * A webhook receiver on 127.0.0.1 that verifies the signature of the raw body before parsing it.
- * `answer` decides each response; `stop()`/`start()` take the port down and up again.
- */
-async function startReceiver(answer: Answer): Promise<{
-  url: string;
-  received: Received[];
-  /** The events answered 2xx, in arrival order. */
-  accepted: () => string[];
-  setAnswer: (next: Answer) => void;
-  stop: () => Promise<void>;
-  start: () => Promise<void>;
-}> {
-  let current = answer;
-  const received: Received[] = [];
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const raw = Buffer.concat(chunks);
-      const signatureValid = verifySignature(
-        SECRET,
-        raw,
-        req.headers[SIGNATURE_HEADER] as string | undefined,
-      );
-      const body = JSON.parse(raw.toString("utf8")) as RosterEvent;
-      const reply = current(body);
-      received.push({
-        id: body.id,
-        eventIdHeader: req.headers[EVENT_ID_HEADER] as string | undefined,
-        signatureValid,
-        contentType: req.headers["content-type"],
-        body,
-        status: reply === "hang" ? 0 : reply.status,
-      });
-      if (reply === "hang") {
-        return;
-      }
-      res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
-      res.end(reply.body ?? "");
-    });
-  };
-  let server: Server = createServer(handle);
-  const listen = (port: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-  await listen(0);
-  const port = (server.address() as AddressInfo).port;
-  const stop = async (): Promise<void> => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  servers.add(stop);
-  return {
-    url: `http://127.0.0.1:${port}/hooks/roster`,
-    received,
-    accepted: () => received.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.id),
-    setAnswer: (next) => {
-      current = next;
-    },
-    stop,
-    start: async () => {
-      server = createServer(handle);
-      await listen(port);
-    },
-  };
+/** A receiver (test/helpers/webhook-receiver.ts) closed after the suite. */
+async function startReceiver(answer: Answer): Promise<WebhookReceiver> {
+  const receiver = await startWebhookReceiver(SECRET, answer);
+  servers.add(receiver.stop);
+  return receiver;
 }
 const servers = new Set<() => Promise<void>>();
-
-const ok: Answer = () => ({ status: 200, body: "ok" });
 
 function webhookSink(url: string, timeoutMs = 5000): SinkConfig {
   return { type: "webhook", url, secret: SECRET, timeoutMs };
