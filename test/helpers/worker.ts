@@ -199,7 +199,7 @@ export async function waitFor<T>(
 export interface WorkerMapping {
   name: string;
   schedule: string | { every: string };
-  /** Default: the students of school sch-01. */
+  /** Default: the students of school sch-01; empty: every user of the role. */
   groups?: { type: "classes" | "courses" | "schools"; match: string; matchOn?: string[] }[];
   users?: "students" | "teachers" | "users";
 }
@@ -241,7 +241,8 @@ export function workerConfigYaml(o: WorkerConfigOptions): string {
       name: m.name,
       provider: "sandbox",
       users: m.users ?? "students",
-      groups: m.groups ?? [{ type: "schools", match: "sch-01" }],
+      // An empty list: no `groups` key (every user of the role).
+      ...(m.groups?.length === 0 ? {} : { groups: m.groups ?? [{ type: "schools", match: "sch-01" }] }),
       product: "test-product",
       schedule: m.schedule,
     })),
