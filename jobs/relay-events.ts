@@ -9,7 +9,7 @@ import { createRelay, type Relay, type RelayResult } from "../src/events/relay.j
 import type { Logger } from "../src/log.js";
 import type { StoreDb } from "../src/store/db.js";
 import type { WorkerObserver } from "../src/worker/http.js";
-import type { Locks } from "../src/worker/locks.js";
+import { sinkLock, type Locks } from "../src/worker/locks.js";
 
 export interface RelayLoopOptions {
   db: StoreDb;
@@ -32,8 +32,6 @@ export interface RelayLoop {
   stop(): Promise<void>;
 }
 
-/** The lock name of a sink's relay. */
-export const sinkLock = (sink: string): string => `sink:${sink}`;
 
 /** Upper bound of back-to-back passes while a sink reports `more`, before the timer takes over. */
 const MAX_IMMEDIATE_PASSES = 100;

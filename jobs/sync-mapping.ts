@@ -37,7 +37,7 @@ import { FetchCache } from "../src/sync/resolve.js";
 import { progressLogger, runMapping, RunFailedError, type RunSummary } from "../src/sync/run.js";
 import { newRunId } from "../src/util/ids.js";
 import type { WorkerObserver } from "../src/worker/http.js";
-import type { Locks } from "../src/worker/locks.js";
+import { mappingLock, type Locks } from "../src/worker/locks.js";
 import type { SyncJobData } from "../src/worker/schedules.js";
 
 export type SkipReason = "run in progress" | "mapping not configured";
@@ -162,8 +162,6 @@ export class ProviderPool {
   }
 }
 
-/** The lock name of a mapping's runs. */
-export const mappingLock = (mapping: string): string => `mapping:${mapping}`;
 
 export function createSyncProcessor(deps: SyncProcessorDeps) {
   const pool = new ProviderPool();

@@ -1,11 +1,17 @@
 // `roster-sync sync [MAPPING…] [--dry-run] [--force]`: runs mappings now, in this process, without
 // Redis. Events wait in the outbox for the worker, except for file and webhook sinks, delivered here.
+// On PostgreSQL it takes the workers' locks (src/worker/locks.ts), so it can run beside them: a
+// mapping whose run is in progress elsewhere is waited for (SPEC §5.7), and a sink a worker is
+// relaying is left to that worker, which keeps each sink's events in order.
+import type { MappingConfig } from "../config/schema.js";
 import { UsageError } from "../errors.js";
 import { createRelay, sinkName } from "../events/relay.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
+import type { Database } from "../store/db.js";
 import { FetchCache, fetchUsers } from "../sync/resolve.js";
 import { progressLogger, runMapping, type RunSummary } from "../sync/run.js";
+import { acquireWaiting, createLocks, mappingLock, sinkLock, type Locks } from "../worker/locks.js";
 import type { CommandContext } from "./context.js";
 import { json, table } from "./output.js";
 
@@ -38,10 +44,41 @@ export async function syncCommand(
   const selected = names.length > 0 ? config.mappings.filter((m) => names.includes(m.name)) : config.mappings;
   const db = await ctx.database();
   const sinks = config.sinks.map(sinkName);
+  const locks = createLocks(config.database.url, logger, "roster-sync sync");
+  try {
+    const runs = await runAll(ctx, selected, options, { db, sinks, locks });
+    await relayOwnSinks(ctx, db, locks);
+    if (ctx.json) {
+      out(json({ runs }));
+    } else {
+      out(
+        table(
+          runs.map((r) => ({ ...r, durationMs: `${r.durationMs} ms` })),
+          ["mapping", "status", "members", "added", "removed", "updated", "requests", "durationMs", "runId"],
+        ),
+      );
+      for (const r of runs.filter((run) => run.error)) {
+        out(`${r.mapping}: ${r.error}\n`);
+      }
+    }
+    return exitCodeOf(runs);
+  } finally {
+    await locks.close();
+  }
+}
+
+async function runAll(
+  ctx: CommandContext,
+  selected: MappingConfig[],
+  options: SyncOptions,
+  deps: { db: Database; sinks: string[]; locks: Locks },
+): Promise<RunSummary[]> {
+  const { logger } = ctx;
+  const { db, sinks, locks } = deps;
 
   const providers = new Map<string, Provider>();
   const caches = new Map<string, FetchCache>();
-  const cacheOf = (mapping: (typeof selected)[number]): FetchCache => {
+  const cacheOf = (mapping: MappingConfig): FetchCache => {
     const providerName = mapping.provider.name;
     let cache = caches.get(providerName);
     if (!cache) {
@@ -69,14 +106,34 @@ export async function syncCommand(
     }
     for (const mapping of selected) {
       const cache = cacheOf(mapping);
-      const run = await runMapping(
-        mapping,
-        cache,
-        { db, logger, sinks },
-        // Each run is charged what its provider sent since the previous run's charge ended, so
-        // that the runs' counts add up to the provider's traffic (the first run carries most).
-        { dryRun: options.dryRun, force: options.force, requestsFrom: charged.get(mapping.provider.name) },
-      );
+      // A dry run writes no snapshot or event, so it needs no lock.
+      const lease = options.dryRun
+        ? undefined
+        : await acquireWaiting(locks, mappingLock(mapping.name), {
+            onWait: (ms) =>
+              logger.info(
+                { mapping: mapping.name, waitedSeconds: Math.round(ms / 1000) },
+                "waiting: a run of this mapping is in progress in another process",
+              ),
+          });
+      let run: RunSummary;
+      try {
+        run = await runMapping(
+          mapping,
+          cache,
+          { db, logger, sinks },
+          // Each run is charged what its provider sent since the previous run's charge ended, so
+          // that the runs' counts add up to the provider's traffic (the first run carries most).
+          {
+            dryRun: options.dryRun,
+            force: options.force,
+            requestsFrom: charged.get(mapping.provider.name),
+            signal: lease?.signal,
+          },
+        );
+      } finally {
+        await lease?.release();
+      }
       charged.set(mapping.provider.name, (charged.get(mapping.provider.name) ?? 0) + run.requests);
       runs.push(run);
     }
@@ -84,28 +141,37 @@ export async function syncCommand(
     await Promise.all([...providers.values()].map((p) => p.close()));
   }
 
-  // File and webhook sinks are delivered here, one pass; queue sinks wait for the worker. A sink
-  // that is down delays its events (they stay pending, retried by the next sync or the worker) and
-  // does not change the runs' outcome: the relay logs the failure.
+  return runs;
+}
+
+/**
+ * File and webhook sinks are delivered here, one pass, each under its relay lock; queue sinks wait
+ * for the worker. A sink that is down delays its events (they stay pending, retried by the next
+ * sync or the worker) and does not change the runs' outcome: the relay logs the failure.
+ */
+async function relayOwnSinks(ctx: CommandContext, db: Database, locks: Locks): Promise<void> {
+  const { config, logger } = ctx;
   const relay = createRelay({ db, sinks: config.sinks, logger, only: ["file", "webhook"] });
   try {
-    await relay.relayOnce();
+    for (const name of relay.sinks) {
+      let lease;
+      try {
+        lease = await locks.tryAcquire(sinkLock(name));
+      } catch (error) {
+        logger.warn({ sink: name, err: { message: (error as Error).message } }, "sink not relayed: no lock");
+        continue;
+      }
+      if (!lease) {
+        logger.info({ sink: name }, "sink left to the worker relaying it now");
+        continue;
+      }
+      try {
+        await relay.relayOnce({ sinks: [name] });
+      } finally {
+        await lease.release();
+      }
+    }
   } finally {
     await relay.close();
   }
-
-  if (ctx.json) {
-    out(json({ runs }));
-  } else {
-    out(
-      table(
-        runs.map((r) => ({ ...r, durationMs: `${r.durationMs} ms` })),
-        ["mapping", "status", "members", "added", "removed", "updated", "requests", "durationMs", "runId"],
-      ),
-    );
-    for (const r of runs.filter((run) => run.error)) {
-      out(`${r.mapping}: ${r.error}\n`);
-    }
-  }
-  return exitCodeOf(runs);
 }

@@ -13,10 +13,11 @@
 // If the lock session dies while locks are held, each of them is lost: its lease's signal aborts,
 // and the run holding it commits nothing (runMapping checks the signal before its commit).
 import { createHash } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import pg from "pg";
 import { DatabaseError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { SECOND } from "../util/time.js";
+import { HOUR, SECOND } from "../util/time.js";
 
 export interface Lease {
   readonly name: string;
@@ -37,9 +38,57 @@ export interface Locks {
   close(): Promise<void>;
 }
 
-/** Advisory locks for `postgresql://…`, an in-process set for `file:…`. */
-export function createLocks(databaseUrl: string, logger: Logger): Locks {
-  return /^postgres(ql)?:\/\//i.test(databaseUrl) ? advisoryLocks(databaseUrl, logger) : localLocks();
+/** The lock of a mapping's runs (a worker's sync job, or `roster-sync sync`). */
+export const mappingLock = (mapping: string): string => `mapping:${mapping}`;
+/** The lock of a sink's relay (a worker's relay loop, or `roster-sync sync` for file and webhook sinks). */
+export const sinkLock = (sink: string): string => `sink:${sink}`;
+
+/**
+ * Advisory locks for `postgresql://…`, an in-process set for `file:…`. `owner` is the lock
+ * session's application_name, which shows in `pg_stat_activity` next to its locks.
+ */
+export function createLocks(databaseUrl: string, logger: Logger, owner = "roster-sync worker"): Locks {
+  return /^postgres(ql)?:\/\//i.test(databaseUrl) ? advisoryLocks(databaseUrl, logger, owner) : localLocks();
+}
+
+export interface WaitOptions {
+  /** Between attempts. Default 1 s. */
+  pollMs?: number;
+  /** Gives up after this long. Default 1 hour: longer than any run should take. */
+  maxWaitMs?: number;
+  /** Told once at the first refusal, then every `reportMs` (default 30 s), how long it has waited. */
+  onWait?: (waitedMs: number) => void;
+  reportMs?: number;
+}
+
+/**
+ * The lock, waiting while another process holds it (SPEC §5.7: a second trigger waits or is
+ * skipped; `roster-sync sync` waits). Throws a DatabaseError after `maxWaitMs`.
+ */
+export async function acquireWaiting(locks: Locks, name: string, options: WaitOptions = {}): Promise<Lease> {
+  const pollMs = options.pollMs ?? SECOND;
+  const maxWaitMs = options.maxWaitMs ?? HOUR;
+  const reportMs = options.reportMs ?? 30 * SECOND;
+  const start = Date.now();
+  let reported = -Infinity;
+  for (let attempt = 0; attempt <= Math.ceil(maxWaitMs / pollMs); attempt += 1) {
+    const lease = await locks.tryAcquire(name);
+    if (lease) {
+      return lease;
+    }
+    const waited = Date.now() - start;
+    if (waited >= maxWaitMs) {
+      break;
+    }
+    if (waited - reported >= reportMs) {
+      reported = waited;
+      options.onWait?.(waited);
+    }
+    await delay(pollMs);
+  }
+  throw new DatabaseError(
+    `gave up waiting for the lock on ${name} after ${Math.round((Date.now() - start) / SECOND)} s: another process holds it`,
+  );
 }
 
 /** The 64-bit advisory lock key of a name, as a decimal string (a bigint parameter). */
@@ -81,7 +130,7 @@ interface Entry {
   lost: boolean;
 }
 
-function advisoryLocks(url: string, logger: Logger): Locks {
+function advisoryLocks(url: string, logger: Logger, owner: string): Locks {
   const held = new Map<string, Entry>();
   let session: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
@@ -105,7 +154,7 @@ function advisoryLocks(url: string, logger: Logger): Locks {
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client({
       connectionString: url,
-      application_name: "roster-sync worker locks",
+      application_name: `${owner} locks`,
       keepAlive: true,
       connectionTimeoutMillis: 10 * SECOND,
       query_timeout: 10 * SECOND,

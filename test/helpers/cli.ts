@@ -21,7 +21,13 @@ export function assertBuilt(): void {
 
 export function runCli(
   args: string[],
-  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+  options: {
+    cwd: string;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Told each chunk of stderr (the JSON log lines) as it arrives. */
+    onStderr?: (text: string) => void;
+  },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -32,7 +38,10 @@ export function runCli(
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      options.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`roster-sync ${args.join(" ")} did not finish in time\n${stderr}`));

@@ -3,7 +3,8 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSyncProcessor, mappingLock } from "../../jobs/sync-mapping.js";
+import { createSyncProcessor } from "../../jobs/sync-mapping.js";
+import { mappingLock } from "../../src/worker/locks.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { DatabaseError } from "../../src/errors.js";

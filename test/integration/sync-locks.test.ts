@@ -1,0 +1,106 @@
+// `roster-sync sync` beside workers on one PostgreSQL database: it takes the workers' locks
+// (src/worker/locks.ts), so a mapping whose run is in progress elsewhere is waited for rather than
+// run twice at once (SPEC §5.7), and a sink a worker is relaying is left to that worker.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sinkName } from "../../src/events/relay.js";
+import { listEvents, listRuns, type Database } from "../../src/store/index.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { createLocks, mappingLock, sinkLock, type Locks } from "../../src/worker/locks.js";
+import { parseJson, runCli } from "../helpers/cli.js";
+import type { TestDatabase } from "../helpers/database.js";
+import { closeWorkerFixture, NEVER, openWorkerFixture, writeWorkerConfig } from "../helpers/worker.js";
+
+let sandbox: Sandbox;
+let testDb: TestDatabase;
+let db: Database;
+let dir: string;
+let locks: Locks;
+const EVENTS = "./events.ndjson";
+
+beforeAll(async () => {
+  ({ sandbox, testDb, db, dir } = await openWorkerFixture("sync-locks"));
+  locks = createLocks(testDb.url, pino({ level: "silent" }), "sync-locks test");
+  await writeWorkerConfig(path.join(dir, "sync.config.yaml"), {
+    databaseUrl: testDb.url,
+    redisUrl: "redis://127.0.0.1:1", // `sync` needs no Redis
+    prefix: "{unused}",
+    sandboxUrl: sandbox.url,
+    mappings: [
+      { name: "held", schedule: NEVER },
+      { name: "other", schedule: NEVER, groups: [{ type: "schools", match: "sch-02" }] },
+    ],
+    eventsPath: EVENTS,
+  });
+});
+
+afterAll(async () => {
+  await locks?.close();
+  await closeWorkerFixture({ sandbox, testDb, db, dir });
+});
+
+interface SyncJson {
+  runs: { mapping: string; status: string; added: number }[];
+}
+
+describe("sync beside a worker", () => {
+  it("waits while another process runs the mapping, then runs it", async () => {
+    const lease = (await locks.tryAcquire(mappingLock("held")))!;
+    expect(lease).toBeDefined();
+    let waiting: () => void = () => undefined;
+    const seenWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    const result = runCli(["sync", "held", "--json"], {
+      cwd: dir,
+      timeoutMs: 60_000,
+      onStderr: (text) => {
+        if (text.includes("a run of this mapping is in progress in another process")) {
+          waiting();
+        }
+      },
+    });
+    await seenWaiting;
+    expect(await listRuns(db, { mapping: "held" })).toEqual([]);
+    await lease.release();
+
+    const done = await result;
+    expect(done.code, done.stderr).toBe(0);
+    const { runs } = parseJson<SyncJson>(done);
+    expect(runs.map((r) => [r.mapping, r.status])).toEqual([["held", "succeeded"]]);
+    expect(runs[0]!.added).toBeGreaterThan(0);
+  });
+
+  it("leaves a sink another process is relaying to it, and delivers it once free", async () => {
+    const sink = sinkName({ type: "file", path: EVENTS });
+    const lease = (await locks.tryAcquire(sinkLock(sink)))!;
+    expect(lease).toBeDefined();
+    try {
+      const first = await runCli(["sync", "other", "--json"], { cwd: dir, timeoutMs: 60_000 });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain("sink left to the worker relaying it now");
+      const events = await listEvents(db, { mapping: "other", limit: 10_000 });
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.every((e) => e.deliveries.every((d) => d.sink === sink && d.state === "pending"))).toBe(
+        true,
+      );
+    } finally {
+      await lease.release();
+    }
+
+    // Free again: the next sync (nothing new to run) delivers what waited, in order.
+    const second = await runCli(["sync", "other", "--json"], { cwd: dir, timeoutMs: 60_000 });
+    expect(second.code, second.stderr).toBe(0);
+    const events = await listEvents(db, { mapping: "other", limit: 10_000 });
+    expect(events.every((e) => e.deliveries.every((d) => d.state === "delivered"))).toBe(true);
+    const file = path.join(dir, EVENTS);
+    expect(existsSync(file)).toBe(true);
+    const delivered = (await readFile(file, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id: string; mapping: string })
+      .filter((e) => e.mapping === "other");
+    expect(delivered.map((e) => e.id)).toEqual(events.map((e) => e.id));
+  });
+});
