@@ -32,7 +32,6 @@ export interface RelayLoop {
   stop(): Promise<void>;
 }
 
-
 /** Upper bound of back-to-back passes while a sink reports `more`, before the timer takes over. */
 const MAX_IMMEDIATE_PASSES = 100;
 

@@ -162,7 +162,6 @@ export class ProviderPool {
   }
 }
 
-
 export function createSyncProcessor(deps: SyncProcessorDeps) {
   const pool = new ProviderPool();
   const makeProvider =
