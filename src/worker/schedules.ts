@@ -25,8 +25,9 @@ export const RECONCILE_INTERVAL_MS = 30 * SECOND;
 
 export interface SyncJobData {
   mapping: string;
-  /** Set on jobs added by hand (`queue.add("sync", { mapping, trigger: "manual" })`). */
-  trigger?: "manual";
+  /** "manual" on jobs added by hand (`queue.add("sync", { mapping, trigger: "manual" })`);
+   * "schedule" on the first run of a new `every:` schedule (see reconcileSchedulers). */
+  trigger?: "manual" | "schedule";
 }
 
 /**
@@ -48,8 +49,8 @@ export type RepeatSpec = { pattern: string; tz: string } | { every: number; offs
  * derived from the mapping's name. Without it, every mapping whose scheduler is created at the
  * same moment (a worker's start) would fire in the same instant, every interval: 200 mappings on
  * `every: 5s` would be one burst of 200 runs every 5 s, queueing behind each other and hitting the
- * providers at once, instead of 40 runs a second. The price: a new mapping's first run comes
- * within one interval rather than at once (`roster-sync sync` runs it now).
+ * providers at once, instead of 40 runs a second. A new scheduler's first run is not left to the
+ * offset: reconcileSchedulers queues it at once, as an unspread `every` would have.
  */
 export function everyOffset(name: string, every: number): number {
   return 1 + (createHash("sha256").update(name).digest().readUInt32BE(0) % (every - 1));
@@ -216,10 +217,18 @@ export async function reconcileSchedulers(
     desired.invalid.map((i) => i.mapping),
   );
   const errors: ReconcileResult["errors"] = [];
+  const known = new Set(existing.map((s) => s.key));
   for (const spec of plan.upsert) {
     try {
       await queue.upsertJobScheduler(spec.id, spec.repeat, spec.template);
-      logger.info({ mapping: spec.id, schedule: spec.repeat }, "schedule set");
+      // A new `every:` mapping runs now, then at its offset (everyOffset); a cron one waits for its
+      // time, as cron does. Two workers starting at once may both queue it: the mapping's lock
+      // makes the second a skip or a run that finds nothing new.
+      const runNow = !known.has(spec.id) && "every" in spec.repeat;
+      if (runNow) {
+        await queue.add(SYNC_JOB, { mapping: spec.id, trigger: "schedule" }, SYNC_JOB_OPTIONS);
+      }
+      logger.info({ mapping: spec.id, schedule: spec.repeat, firstRunNow: runNow }, "schedule set");
     } catch (error) {
       errors.push({ id: spec.id, error: (error as Error).message });
       logger.error({ mapping: spec.id, err: { message: (error as Error).message } }, "schedule not set");

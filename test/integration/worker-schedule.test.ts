@@ -75,7 +75,7 @@ async function setup(options: Options) {
 }
 
 describe("scheduling", () => {
-  it("reconciling again changes nothing: unchanged schedulers keep their next run", async () => {
+  it("a new every: mapping runs at once; reconciling again changes nothing: unchanged schedulers keep their next run", async () => {
     const prefix = testPrefix();
     prefixes.push(prefix);
     const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -100,11 +100,15 @@ describe("scheduling", () => {
     const logger = createLogger({ level: "silent" });
     const first = await reconcileSchedulers(queue, config, logger);
     expect(first.upsert.map((x) => x.id)).toEqual(["interval", "nightly"]);
+    // The new `every:` mapping's first run is queued at once; the cron one waits for 02:30.
+    const waiting = async () => (await queue.getWaiting()).map((j) => j.data as unknown);
+    expect(await waiting()).toEqual([{ mapping: "interval", trigger: "schedule" }]);
     const next = async () => Object.fromEntries((await queue.getJobSchedulers()).map((x) => [x.key, x.next]));
     const before = await next();
     const second = await reconcileSchedulers(queue, config, logger);
     expect([second.upsert, second.remove, second.unchanged]).toEqual([[], [], ["interval", "nightly"]]);
     expect(await next()).toEqual(before);
+    expect(await waiting()).toHaveLength(1);
     // The cron scheduler fires at 02:30 in New York.
     const nightly = new Date(before.nightly!);
     expect(nightly.toLocaleTimeString("en-GB", { timeZone: "America/New_York" })).toBe("02:30:00");
