@@ -1,4 +1,5 @@
-// One run per mapping, and one relay per sink, at a time across every worker (SPEC §5.7).
+// One run per mapping, and one relay per sink, at a time across every worker and every
+// `roster-sync sync` on the same database (SPEC §5.7).
 //
 // PostgreSQL: session-level advisory locks (`pg_try_advisory_lock`) held on ONE dedicated
 // connection per worker process, outside Prisma's pool. The server releases them the moment that
