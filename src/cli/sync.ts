@@ -9,6 +9,7 @@ import { createRelay, sinkName } from "../events/relay.js";
 import { createProvider } from "../providers/index.js";
 import type { Provider } from "../providers/types.js";
 import type { Database } from "../store/db.js";
+import { lastAppliedRunId } from "../store/index.js";
 import { FetchCache, fetchUsers } from "../sync/resolve.js";
 import { progressLogger, runMapping, type RunSummary } from "../sync/run.js";
 import { acquireWaiting, createLocks, mappingLock, sinkLock, type Locks } from "../worker/locks.js";
@@ -99,13 +100,20 @@ async function runAll(
     // second instead of 20 × 3 sequential page waits). The runs below then diff and commit one at
     // a time, in order, as before, each awaiting its own (cached) fetch: a fetch failure still
     // fails only its own run. Errors here are left to the runs.
+    // What each snapshot was before fetching: if another process (a worker) commits a run of the
+    // mapping after this, the fetch ahead may be older than the snapshot it would be diffed against
+    // (a member added meanwhile would be "removed"), so that mapping is fetched again.
+    const applied = new Map<string, string | null>();
+    for (const mapping of selected) {
+      applied.set(mapping.name, await lastAppliedRunId(db, mapping.name));
+    }
     for (const mapping of selected) {
       const cache = cacheOf(mapping);
       charged.set(mapping.provider.name, cache.provider.stats.requests);
       fetchUsers(mapping, cache).catch(() => undefined);
     }
     for (const mapping of selected) {
-      const cache = cacheOf(mapping);
+      let cache = cacheOf(mapping);
       // A dry run writes no snapshot or event, so it needs no lock.
       const lease = options.dryRun
         ? undefined
@@ -118,6 +126,13 @@ async function runAll(
           });
       let run: RunSummary;
       try {
+        if (lease && (await lastAppliedRunId(db, mapping.name)) !== applied.get(mapping.name)) {
+          logger.info(
+            { mapping: mapping.name },
+            "another process ran this mapping meanwhile: fetching again",
+          );
+          cache = new FetchCache(cache.provider, progressLogger(logger, mapping.provider.name));
+        }
         run = await runMapping(
           mapping,
           cache,

@@ -28,7 +28,7 @@ export {
   type OpenDatabaseOptions,
   type StoreDb,
 } from "./driver.js";
-export { acquireLock, LOCK_FILE, type LockHolder } from "./lock-file.js";
+export { LOCK_FILE, type LockHolder } from "./lock-file.js";
 
 /**
  * Opens `file:PATH` (PGlite, folder created if missing, PATH relative to the working directory) or

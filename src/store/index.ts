@@ -12,6 +12,7 @@ export { applyMigrations, readMigrations, type Migration } from "./migrate.js";
 export {
   commitRun,
   getRun,
+  lastAppliedRunId,
   listRuns,
   recordRun,
   type CommitRunInput,

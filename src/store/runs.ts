@@ -96,6 +96,21 @@ export async function listRuns(
   return rows.map(toRunRow);
 }
 
+/**
+ * The id of the mapping's latest run that changed its snapshot (`succeeded`), or null. A caller
+ * that fetched ahead compares it before and after taking the mapping's lock: a different id means
+ * another process committed meanwhile, and what was fetched before it may be older than the
+ * snapshot.
+ */
+export async function lastAppliedRunId(db: StoreDb, mapping: string): Promise<string | null> {
+  const row = await db.prisma.run.findFirst({
+    where: { mapping, status: "succeeded" },
+    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+    select: { id: true },
+  });
+  return row?.id ?? null;
+}
+
 export async function getRun(db: StoreDb, id: string): Promise<RunRow | null> {
   const row = await db.prisma.run.findUnique({ where: { id } });
   return row ? toRunRow(row) : null;

@@ -1,18 +1,29 @@
 // `roster-sync sync` beside workers on one PostgreSQL database: it takes the workers' locks
 // (src/worker/locks.ts), so a mapping whose run is in progress elsewhere is waited for rather than
-// run twice at once (SPEC §5.7), and a sink a worker is relaying is left to that worker.
+// run twice at once (SPEC §5.7), nor with a fetch older than what the other process committed, and
+// a sink a worker is relaying is left to that worker.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sinkName } from "../../src/events/relay.js";
-import { listEvents, listRuns, type Database } from "../../src/store/index.js";
+import { loadConfigFile } from "../../src/config/load.js";
+import { createProvider } from "../../src/providers/index.js";
+import { listEvents, listMembers, listRuns, type Database } from "../../src/store/index.js";
+import { FetchCache } from "../../src/sync/resolve.js";
+import { runMapping } from "../../src/sync/run.js";
 import type { Sandbox } from "../../src/sandbox/index.js";
 import { createLocks, mappingLock, sinkLock, type Locks } from "../../src/worker/locks.js";
 import { parseJson, runCli } from "../helpers/cli.js";
 import type { TestDatabase } from "../helpers/database.js";
-import { closeWorkerFixture, NEVER, openWorkerFixture, writeWorkerConfig } from "../helpers/worker.js";
+import {
+  closeWorkerFixture,
+  NEVER,
+  openWorkerFixture,
+  waitFor,
+  writeWorkerConfig,
+} from "../helpers/worker.js";
 
 let sandbox: Sandbox;
 let testDb: TestDatabase;
@@ -43,7 +54,7 @@ afterAll(async () => {
 });
 
 interface SyncJson {
-  runs: { mapping: string; status: string; added: number }[];
+  runs: { mapping: string; status: string; added: number; removed: number; updated: number }[];
 }
 
 describe("sync beside a worker", () => {
@@ -70,6 +81,65 @@ describe("sync beside a worker", () => {
     const { runs } = parseJson<SyncJson>(done);
     expect(runs.map((r) => [r.mapping, r.status])).toEqual([["held", "succeeded"]]);
     expect(runs[0]!.added).toBeGreaterThan(0);
+  });
+
+  it("fetches again when another process committed the mapping while it waited: no stale remove", async () => {
+    const config = loadConfigFile(path.join(dir, "sync.config.yaml"), {});
+    const mapping = config.mappings.find((m) => m.name === "held")!;
+    // A sync of "held" now (whatever ran before): how many requests its fetch takes.
+    const warm = await runCli(["sync", "held", "--json"], { cwd: dir, timeoutMs: 60_000 });
+    expect(warm.code, warm.stderr).toBe(0);
+    const fetchRequests = (await listRuns(db, { mapping: "held" }))[0]!.requests;
+    const lease = (await locks.tryAcquire(mappingLock("held")))!;
+    const before = sandbox.stats().apiRequests;
+    let waiting: () => void = () => undefined;
+    const seenWaiting = new Promise<void>((resolve) => (waiting = resolve));
+    const result = runCli(["sync", "held", "--json"], {
+      cwd: dir,
+      timeoutMs: 60_000,
+      onStderr: (text) => {
+        if (text.includes("a run of this mapping is in progress in another process")) {
+          waiting();
+        }
+      },
+    });
+    await seenWaiting;
+    // Its fetch ahead is done...
+    await waitFor(() => sandbox.stats().apiRequests >= before + fetchRequests, {
+      timeoutMs: 20_000,
+      what: "the fetch ahead",
+    });
+    // ...when a student joins the school, and "the worker" (holding the lock) commits a run with them.
+    const change = sandbox.mutate({
+      kind: "churn",
+      seed: 41,
+      school: "sch-01",
+      adds: 1,
+      removes: 0,
+      updates: 0,
+    });
+    const joined = change.added[0]!.sourcedId;
+    const provider = createProvider(mapping.provider);
+    try {
+      const workerRun = await runMapping(
+        mapping,
+        new FetchCache(provider),
+        { db, logger: pino({ level: "silent" }), sinks: config.sinks.map(sinkName) },
+        { trigger: "schedule" },
+      );
+      expect([workerRun.status, workerRun.added]).toEqual(["succeeded", 1]);
+    } finally {
+      await provider.close();
+    }
+    await lease.release();
+
+    // The waiting sync notices the commit, fetches again and finds nothing to change.
+    const done = await result;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toContain("another process ran this mapping meanwhile: fetching again");
+    const { runs } = parseJson<SyncJson>(done);
+    expect(runs.map((r) => [r.status, r.added, r.removed, r.updated])).toEqual([["succeeded", 0, 0, 0]]);
+    expect((await listMembers(db, "held")).some((m) => m.sourcedId === joined)).toBe(true);
   });
 
   it("leaves a sink another process is relaying to it, and delivers it once free", async () => {
