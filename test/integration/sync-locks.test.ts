@@ -15,7 +15,7 @@ import { FetchCache } from "../../src/sync/resolve.js";
 import { runMapping } from "../../src/sync/run.js";
 import type { Sandbox } from "../../src/sandbox/index.js";
 import { createLocks, mappingLock, sinkLock, type Locks } from "../../src/worker/locks.js";
-import { parseJson, runCli } from "../helpers/cli.js";
+import { parseJson, runCli, type CliResult } from "../helpers/cli.js";
 import type { TestDatabase } from "../helpers/database.js";
 import {
   closeWorkerFixture,
@@ -57,26 +57,35 @@ interface SyncJson {
   runs: { mapping: string; status: string; added: number; removed: number; updated: number }[];
 }
 
+/**
+ * Starts `sync MAPPING --json` while the test holds the mapping's lock; resolves once it says it is
+ * waiting, with its result to come.
+ */
+async function syncWaitingFor(mapping: string): Promise<{ done: Promise<CliResult> }> {
+  let waiting: () => void = () => undefined;
+  const seenWaiting = new Promise<void>((resolve) => (waiting = resolve));
+  const done = runCli(["sync", mapping, "--json"], {
+    cwd: dir,
+    timeoutMs: 60_000,
+    onStderr: (text) => {
+      if (text.includes("a run of this mapping is in progress in another process")) {
+        waiting();
+      }
+    },
+  });
+  await Promise.race([seenWaiting, done]);
+  return { done };
+}
+
 describe("sync beside a worker", () => {
   it("waits while another process runs the mapping, then runs it", async () => {
     const lease = (await locks.tryAcquire(mappingLock("held")))!;
     expect(lease).toBeDefined();
-    let waiting: () => void = () => undefined;
-    const seenWaiting = new Promise<void>((resolve) => (waiting = resolve));
-    const result = runCli(["sync", "held", "--json"], {
-      cwd: dir,
-      timeoutMs: 60_000,
-      onStderr: (text) => {
-        if (text.includes("a run of this mapping is in progress in another process")) {
-          waiting();
-        }
-      },
-    });
-    await seenWaiting;
+    const result = await syncWaitingFor("held");
     expect(await listRuns(db, { mapping: "held" })).toEqual([]);
     await lease.release();
 
-    const done = await result;
+    const done = await result.done;
     expect(done.code, done.stderr).toBe(0);
     const { runs } = parseJson<SyncJson>(done);
     expect(runs.map((r) => [r.mapping, r.status])).toEqual([["held", "succeeded"]]);
@@ -92,18 +101,7 @@ describe("sync beside a worker", () => {
     const fetchRequests = (await listRuns(db, { mapping: "held" }))[0]!.requests;
     const lease = (await locks.tryAcquire(mappingLock("held")))!;
     const before = sandbox.stats().apiRequests;
-    let waiting: () => void = () => undefined;
-    const seenWaiting = new Promise<void>((resolve) => (waiting = resolve));
-    const result = runCli(["sync", "held", "--json"], {
-      cwd: dir,
-      timeoutMs: 60_000,
-      onStderr: (text) => {
-        if (text.includes("a run of this mapping is in progress in another process")) {
-          waiting();
-        }
-      },
-    });
-    await seenWaiting;
+    const result = await syncWaitingFor("held");
     // Its fetch ahead is done...
     await waitFor(() => sandbox.stats().apiRequests >= before + fetchRequests, {
       timeoutMs: 20_000,
@@ -134,7 +132,7 @@ describe("sync beside a worker", () => {
     await lease.release();
 
     // The waiting sync notices the commit, fetches again and finds nothing to change.
-    const done = await result;
+    const done = await result.done;
     expect(done.code, done.stderr).toBe(0);
     expect(done.stderr).toContain("another process ran this mapping meanwhile: fetching again");
     const { runs } = parseJson<SyncJson>(done);
