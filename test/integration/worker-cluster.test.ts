@@ -86,11 +86,17 @@ describe("two workers on one Redis", () => {
       pair
         .flatMap((w) => w.logs)
         .filter(isLine("trigger skipped: a run of this mapping is in progress", "busy"));
+    const tookJobs = (w: WorkerProcess) =>
+      w.logs.some(
+        (l) => l.mapping === "busy" && (l.msg === "sync started" || l.msg.startsWith("trigger skipped")),
+      );
     await waitFor(
       async () =>
         (await listRuns(db, { mapping: "busy", limit: 100 })).filter((r) => r.status === "succeeded")
-          .length >= 3 && skippedLogs().length >= 3,
-      { timeoutMs: 45_000, what: "3 runs and 3 skipped triggers" },
+          .length >= 3 &&
+        skippedLogs().length >= 3 &&
+        pair.every(tookJobs),
+      { timeoutMs: 45_000, what: "3 runs and 3 skipped triggers, on both workers" },
     );
 
     const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -123,14 +129,8 @@ describe("two workers on one Redis", () => {
       for (let i = 1; i < ordered.length; i += 1) {
         expect(ordered[i]!.startedAt.getTime()).toBeGreaterThanOrEqual(ordered[i - 1]!.finishedAt.getTime());
       }
-      // Both workers took jobs, and their skip counters add up to the skipped jobs.
-      for (const w of pair) {
-        expect(
-          w.logs.some(
-            (l) => l.mapping === "busy" && (l.msg === "sync started" || l.msg.startsWith("trigger skipped")),
-          ),
-        ).toBe(true);
-      }
+      // Both workers took jobs (waited for above), and their skip counters add up to the skipped jobs.
+      expect(pair.every(tookJobs)).toBe(true);
       const counted = (await Promise.all(pair.map(metrics))).map(
         (m) =>
           sampleValue(m, "roster_sync_skipped_triggers_total", {
