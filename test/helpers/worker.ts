@@ -1,6 +1,6 @@
 // `roster-sync worker` as a child process running the BUILT command line, with its JSON log lines
-// parsed as they arrive, plus the pieces the worker tests share: a config writer, a poller, and the
-// removal of a test's Redis keys.
+// parsed as they arrive, plus the pieces the worker tests share: their fixture (useWorkerFixture), a
+// config writer, a poller, and the removal of a test's Redis keys.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { stringify } from "yaml";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { openDatabase, type Database } from "../../src/store/index.js";
@@ -272,34 +273,44 @@ export interface WorkerFixture {
   dir: string;
 }
 
-export async function openWorkerFixture(name: string): Promise<WorkerFixture> {
-  assertBuilt();
-  const [sandbox, testDb, dir] = await Promise.all([
-    startSandbox({ port: 0 }),
-    createPostgresDatabase(),
-    mkdtemp(path.join(tmpdir(), `roster-sync-${name}-`)),
-  ]);
-  const db = await openDatabase(testDb.url, { owner: `${name} test` });
-  return { sandbox, testDb, db, dir };
+/** What a worker test file shares: a WorkerFixture, plus the workers and queue prefixes its tests start. */
+export interface WorkerSuite extends WorkerFixture {
+  readonly redisUrl: string;
+  /** Workers a test started: stopped after it. */
+  readonly workers: WorkerProcess[];
+  /** Queue prefixes a test used: their Redis keys are removed after it. */
+  readonly prefixes: string[];
 }
 
-export async function closeWorkerFixture(fixture: Partial<WorkerFixture>): Promise<void> {
-  await fixture.db?.close();
-  await Promise.all([
-    fixture.sandbox?.close(),
-    fixture.testDb?.drop(),
-    fixture.dir && rm(fixture.dir, { recursive: true, force: true }),
-  ]);
-}
-
-/** Stops a test's workers and removes its Redis keys; the sandbox's faults are reset. */
-export async function releaseWorkers(
-  fixture: WorkerFixture,
-  workers: WorkerProcess[],
-  prefixes: string[],
-  redisUrl: string,
-): Promise<void> {
-  await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(prefixes.splice(0).map((p) => removeRedisKeys(redisUrl, p)));
-  fixture.sandbox.setFaults({});
+/**
+ * Registers the file's hooks: before all, a sandbox, a fresh PostgreSQL database (opened as `db`)
+ * and a folder; after each test, its workers stopped, its Redis keys removed and the sandbox's
+ * faults reset; after all, everything closed. The fixture's fields are set once `beforeAll` ran.
+ */
+export function useWorkerFixture(name: string): WorkerSuite {
+  const suite = { redisUrl: inject("redisUrl"), workers: [], prefixes: [] } as unknown as WorkerSuite;
+  beforeAll(async () => {
+    assertBuilt();
+    const [sandbox, testDb, dir] = await Promise.all([
+      startSandbox({ port: 0 }),
+      createPostgresDatabase(),
+      mkdtemp(path.join(tmpdir(), `roster-sync-${name}-`)),
+    ]);
+    Object.assign(suite, { sandbox, testDb, dir });
+    suite.db = await openDatabase(testDb.url, { owner: `${name} test` });
+  });
+  afterEach(async () => {
+    await Promise.all(suite.workers.splice(0).map((w) => w.stop()));
+    await Promise.all(suite.prefixes.splice(0).map((p) => removeRedisKeys(suite.redisUrl, p)));
+    suite.sandbox?.setFaults({});
+  });
+  afterAll(async () => {
+    await suite.db?.close();
+    await Promise.all([
+      suite.sandbox?.close(),
+      suite.testDb?.drop(),
+      suite.dir && rm(suite.dir, { recursive: true, force: true }),
+    ]);
+  });
+  return suite;
 }

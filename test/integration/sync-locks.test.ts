@@ -10,36 +10,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sinkName } from "../../src/events/relay.js";
 import { loadConfigFile } from "../../src/config/load.js";
 import { createProvider } from "../../src/providers/index.js";
-import { listEvents, listMembers, listRuns, type Database } from "../../src/store/index.js";
+import { listEvents, listMembers, listRuns } from "../../src/store/index.js";
 import { FetchCache } from "../../src/sync/resolve.js";
 import { runMapping } from "../../src/sync/run.js";
-import type { Sandbox } from "../../src/sandbox/index.js";
 import { createLocks, mappingLock, sinkLock, type Locks } from "../../src/worker/locks.js";
 import { parseJson, runCli, type CliResult } from "../helpers/cli.js";
-import type { TestDatabase } from "../helpers/database.js";
-import {
-  closeWorkerFixture,
-  NEVER,
-  openWorkerFixture,
-  waitFor,
-  writeWorkerConfig,
-} from "../helpers/worker.js";
+import { NEVER, waitFor, writeWorkerConfig, useWorkerFixture } from "../helpers/worker.js";
 
-let sandbox: Sandbox;
-let testDb: TestDatabase;
-let db: Database;
-let dir: string;
+const suite = useWorkerFixture("sync-locks");
+
 let locks: Locks;
 const EVENTS = "./events.ndjson";
 
 beforeAll(async () => {
-  ({ sandbox, testDb, db, dir } = await openWorkerFixture("sync-locks"));
-  locks = createLocks(testDb.url, pino({ level: "silent" }), "sync-locks test");
-  await writeWorkerConfig(path.join(dir, "sync.config.yaml"), {
-    databaseUrl: testDb.url,
+  locks = createLocks(suite.testDb.url, pino({ level: "silent" }), "sync-locks test");
+  await writeWorkerConfig(path.join(suite.dir, "sync.config.yaml"), {
+    databaseUrl: suite.testDb.url,
     redisUrl: "redis://127.0.0.1:1", // `sync` needs no Redis
     prefix: "{unused}",
-    sandboxUrl: sandbox.url,
+    sandboxUrl: suite.sandbox.url,
     mappings: [
       { name: "held", schedule: NEVER },
       { name: "other", schedule: NEVER, groups: [{ type: "schools", match: "sch-02" }] },
@@ -50,7 +39,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await locks?.close();
-  await closeWorkerFixture({ sandbox, testDb, db, dir });
 });
 
 interface SyncJson {
@@ -65,7 +53,7 @@ async function syncWaitingFor(mapping: string): Promise<{ done: Promise<CliResul
   let waiting: () => void = () => undefined;
   const seenWaiting = new Promise<void>((resolve) => (waiting = resolve));
   const done = runCli(["sync", mapping, "--json"], {
-    cwd: dir,
+    cwd: suite.dir,
     timeoutMs: 60_000,
     onStderr: (text) => {
       if (text.includes("a run of this mapping is in progress in another process")) {
@@ -82,7 +70,7 @@ describe("sync beside a worker", () => {
     const lease = (await locks.tryAcquire(mappingLock("held")))!;
     expect(lease).toBeDefined();
     const result = await syncWaitingFor("held");
-    expect(await listRuns(db, { mapping: "held" })).toEqual([]);
+    expect(await listRuns(suite.db, { mapping: "held" })).toEqual([]);
     await lease.release();
 
     const done = await result.done;
@@ -93,22 +81,22 @@ describe("sync beside a worker", () => {
   });
 
   it("fetches again when another process committed the mapping while it waited: no stale remove", async () => {
-    const config = loadConfigFile(path.join(dir, "sync.config.yaml"), {});
+    const config = loadConfigFile(path.join(suite.dir, "sync.config.yaml"), {});
     const mapping = config.mappings.find((m) => m.name === "held")!;
     // A sync of "held" now (whatever ran before): how many requests its fetch takes.
-    const warm = await runCli(["sync", "held", "--json"], { cwd: dir, timeoutMs: 60_000 });
+    const warm = await runCli(["sync", "held", "--json"], { cwd: suite.dir, timeoutMs: 60_000 });
     expect(warm.code, warm.stderr).toBe(0);
-    const fetchRequests = (await listRuns(db, { mapping: "held" }))[0]!.requests;
+    const fetchRequests = (await listRuns(suite.db, { mapping: "held" }))[0]!.requests;
     const lease = (await locks.tryAcquire(mappingLock("held")))!;
-    const before = sandbox.stats().apiRequests;
+    const before = suite.sandbox.stats().apiRequests;
     const result = await syncWaitingFor("held");
     // Its fetch ahead is done...
-    await waitFor(() => sandbox.stats().apiRequests >= before + fetchRequests, {
+    await waitFor(() => suite.sandbox.stats().apiRequests >= before + fetchRequests, {
       timeoutMs: 20_000,
       what: "the fetch ahead",
     });
     // ...when a student joins the school, and "the worker" (holding the lock) commits a run with them.
-    const change = sandbox.mutate({
+    const change = suite.sandbox.mutate({
       kind: "churn",
       seed: 41,
       school: "sch-01",
@@ -122,7 +110,7 @@ describe("sync beside a worker", () => {
       const workerRun = await runMapping(
         mapping,
         new FetchCache(provider),
-        { db, logger: pino({ level: "silent" }), sinks: config.sinks.map(sinkName) },
+        { db: suite.db, logger: pino({ level: "silent" }), sinks: config.sinks.map(sinkName) },
         { trigger: "schedule" },
       );
       expect([workerRun.status, workerRun.added]).toEqual(["succeeded", 1]);
@@ -137,7 +125,7 @@ describe("sync beside a worker", () => {
     expect(done.stderr).toContain("another process ran this mapping meanwhile: fetching again");
     const { runs } = parseJson<SyncJson>(done);
     expect(runs.map((r) => [r.status, r.added, r.removed, r.updated])).toEqual([["succeeded", 0, 0, 0]]);
-    expect((await listMembers(db, "held")).some((m) => m.sourcedId === joined)).toBe(true);
+    expect((await listMembers(suite.db, "held")).some((m) => m.sourcedId === joined)).toBe(true);
   });
 
   it("leaves a sink another process is relaying to it, and delivers it once free", async () => {
@@ -145,10 +133,10 @@ describe("sync beside a worker", () => {
     const lease = (await locks.tryAcquire(sinkLock(sink)))!;
     expect(lease).toBeDefined();
     try {
-      const first = await runCli(["sync", "other", "--json"], { cwd: dir, timeoutMs: 60_000 });
+      const first = await runCli(["sync", "other", "--json"], { cwd: suite.dir, timeoutMs: 60_000 });
       expect(first.code, first.stderr).toBe(0);
       expect(first.stderr).toContain("sink left to the worker relaying it now");
-      const events = await listEvents(db, { mapping: "other", limit: 10_000 });
+      const events = await listEvents(suite.db, { mapping: "other", limit: 10_000 });
       expect(events.length).toBeGreaterThan(0);
       expect(events.every((e) => e.deliveries.every((d) => d.sink === sink && d.state === "pending"))).toBe(
         true,
@@ -158,11 +146,11 @@ describe("sync beside a worker", () => {
     }
 
     // Free again: the next sync (nothing new to run) delivers what waited, in order.
-    const second = await runCli(["sync", "other", "--json"], { cwd: dir, timeoutMs: 60_000 });
+    const second = await runCli(["sync", "other", "--json"], { cwd: suite.dir, timeoutMs: 60_000 });
     expect(second.code, second.stderr).toBe(0);
-    const events = await listEvents(db, { mapping: "other", limit: 10_000 });
+    const events = await listEvents(suite.db, { mapping: "other", limit: 10_000 });
     expect(events.every((e) => e.deliveries.every((d) => d.state === "delivered"))).toBe(true);
-    const file = path.join(dir, EVENTS);
+    const file = path.join(suite.dir, EVENTS);
     expect(existsSync(file)).toBe(true);
     const delivered = (await readFile(file, "utf8"))
       .split("\n")

@@ -7,20 +7,16 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfigFile } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { createProvider } from "../../src/providers/index.js";
-import type { Sandbox, SandboxChange } from "../../src/sandbox/index.js";
-import { listEvents, listMembers, listRuns, type Database } from "../../src/store/index.js";
+import type { SandboxChange } from "../../src/sandbox/index.js";
+import { listEvents, listMembers, listRuns } from "../../src/store/index.js";
 import type { RosterEvent } from "../../src/sync/events.js";
 import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
-import type { TestDatabase } from "../helpers/database.js";
 import { ok, startReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 import {
-  closeWorkerFixture,
-  openWorkerFixture,
-  releaseWorkers,
   spawnWorker,
   testPrefix,
   waitFor,
@@ -28,30 +24,22 @@ import {
   type LogLine,
   type WorkerMapping,
   type WorkerProcess,
+  useWorkerFixture,
 } from "../helpers/worker.js";
+
+const suite = useWorkerFixture("worker-acceptance");
 
 const SECRET = "whsec_acceptance-7d1e";
 const EVENTS_QUEUE = "roster-events";
 
-let sandbox: Sandbox;
-let testDb: TestDatabase;
-let db: Database;
-let dir: string;
 let receiver: WebhookReceiver;
-const redisUrl = inject("redisUrl");
-const workers: WorkerProcess[] = [];
-const prefixes: string[] = [];
 
 beforeAll(async () => {
-  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-acceptance"));
   receiver = await startReceiver(SECRET, ok);
 });
 
-afterEach(() => releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl));
-
 afterAll(async () => {
   await receiver?.stop();
-  await closeWorkerFixture({ sandbox, testDb, db, dir });
 });
 
 /** A class by sourcedId, two sections sharing a title, a school, a course, and every teacher. */
@@ -172,13 +160,13 @@ async function runsSince(worker: WorkerProcess, after: number): Promise<void> {
 describe("the worker, as it will be checked", () => {
   it("several mappings, roster changes, a SIGKILL mid-run and a restart: every sink ends at the server's rosters", async () => {
     const prefix = testPrefix();
-    prefixes.push(prefix);
-    const file = path.join(dir, "acceptance.yaml");
+    suite.prefixes.push(prefix);
+    const file = path.join(suite.dir, "acceptance.yaml");
     await writeWorkerConfig(file, {
-      databaseUrl: testDb.url,
-      redisUrl,
+      databaseUrl: suite.testDb.url,
+      redisUrl: suite.redisUrl,
       prefix,
-      sandboxUrl: sandbox.url,
+      sandboxUrl: suite.sandbox.url,
       mappings: MAPPINGS,
       eventsPath: "./unused.ndjson",
       sinks: [
@@ -190,32 +178,35 @@ describe("the worker, as it will be checked", () => {
     });
     const config = loadConfigFile(file, {});
     // 1. The first worker adds every mapping's roster, then sees the first round of changes.
-    const first = await spawnWorker(file, { cwd: dir });
-    workers.push(first);
+    const first = await spawnWorker(file, { cwd: suite.dir });
+    suite.workers.push(first);
     await runsSince(first, 0);
-    ROUNDS[0]!.forEach((change) => sandbox.mutate(change));
+    ROUNDS[0]!.forEach((change) => suite.sandbox.mutate(change));
     await runsSince(first, Date.now());
 
     // 2. Slow pages (the school's roster is a dozen of them), then SIGKILL while that run fetches.
-    sandbox.setFaults({ latencyMs: 400 });
+    suite.sandbox.setFaults({ latencyMs: 400 });
     const slowFrom = Date.now();
     const started = await first.waitForLog(
       (l) => l.msg === "sync started" && l.mapping === "sch02-students" && Number(l.time) > slowFrom,
       20_000,
       "a run of sch02-students starting",
     );
-    const before = sandbox.stats().apiRequests;
-    await waitFor(() => sandbox.stats().apiRequests >= before + 2, { timeoutMs: 10_000, what: "the fetch" });
+    const before = suite.sandbox.stats().apiRequests;
+    await waitFor(() => suite.sandbox.stats().apiRequests >= before + 2, {
+      timeoutMs: 10_000,
+      what: "the fetch",
+    });
     first.child.kill("SIGKILL");
     await first.exited;
     expect(first.logs.some((l) => l.msg === "sync committed" && l.runId === started.runId)).toBe(false);
 
     // 3. Changes while no worker runs; then the restart, and one more round.
-    ROUNDS[1]!.forEach((change) => sandbox.mutate(change));
-    sandbox.setFaults({});
-    const second = await spawnWorker(file, { cwd: dir });
-    workers.push(second);
-    ROUNDS[2]!.forEach((change) => sandbox.mutate(change));
+    ROUNDS[1]!.forEach((change) => suite.sandbox.mutate(change));
+    suite.sandbox.setFaults({});
+    const second = await spawnWorker(file, { cwd: suite.dir });
+    suite.workers.push(second);
+    ROUNDS[2]!.forEach((change) => suite.sandbox.mutate(change));
     await runsSince(second, Date.now());
     // The killed run's job comes back from BullMQ's stalled check: run again, or skipped when a run
     // of its mapping is in progress.
@@ -226,12 +217,12 @@ describe("the worker, as it will be checked", () => {
     );
 
     // 4. Every event delivered to every sink.
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const connection = new Redis(suite.redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue<RosterEvent>(EVENTS_QUEUE, { connection, prefix });
     try {
       const stored = await waitFor(
         async () => {
-          const events = await listEvents(db, { limit: 100_000 });
+          const events = await listEvents(suite.db, { limit: 100_000 });
           return events.every((e) => e.deliveries.every((d) => d.state === "delivered")) && events;
         },
         { timeoutMs: 30_000, what: "every event delivered to every sink" },
@@ -245,7 +236,7 @@ describe("the worker, as it will be checked", () => {
 
       // Nothing consumes the queue here: every job waits, oldest first.
       const fromQueue = (await queue.getJobs(["waiting"], 0, -1, true)).map((j) => j.data);
-      const fromFile = (await readFile(path.join(dir, "acceptance.ndjson"), "utf8"))
+      const fromFile = (await readFile(path.join(suite.dir, "acceptance.ndjson"), "utf8"))
         .split("\n")
         .filter(Boolean)
         .map((line) => JSON.parse(line) as RosterEvent);
@@ -275,13 +266,13 @@ describe("the worker, as it will be checked", () => {
           const seqs = firsts.map((id) => seqOf.get(id)!);
           expect(seqs, `${label} order of ${name}`).toEqual([...seqs].sort((a, b) => (a < b ? -1 : 1)));
         }
-        const snapshot = await listMembers(db, name);
+        const snapshot = await listMembers(suite.db, name);
         expect(
           shape(new Map(snapshot.map((m) => [m.sourcedId, m as unknown as Record<string, unknown>]))),
         ).toEqual(want);
 
         // Runs never overlap, and none was held or left failed.
-        const runs = (await listRuns(db, { mapping: name, limit: 1000 })).sort(
+        const runs = (await listRuns(suite.db, { mapping: name, limit: 1000 })).sort(
           (a, b) => a.startedAt.getTime() - b.startedAt.getTime(),
         );
         expect(runs.every((r) => r.status === "succeeded")).toBe(true);

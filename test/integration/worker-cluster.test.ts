@@ -5,12 +5,10 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Sandbox } from "../../src/sandbox/index.js";
-import { listEvents, listRuns, type Database } from "../../src/store/index.js";
+import { describe, expect, it } from "vitest";
+import { listEvents, listRuns } from "../../src/store/index.js";
 import { QUEUE_NAME } from "../../src/worker/schedules.js";
 import type { SyncJobResult } from "../../jobs/sync-mapping.js";
-import type { TestDatabase } from "../helpers/database.js";
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
 import {
   NEVER,
@@ -21,43 +19,27 @@ import {
   writeWorkerConfig,
   type LogLine,
   type WorkerProcess,
-  openWorkerFixture,
-  closeWorkerFixture,
-  releaseWorkers,
+  useWorkerFixture,
 } from "../helpers/worker.js";
 
-let sandbox: Sandbox;
-let testDb: TestDatabase;
-let db: Database;
-let dir: string;
-const redisUrl = inject("redisUrl");
-const workers: WorkerProcess[] = [];
-const prefixes: string[] = [];
-
-beforeAll(async () => {
-  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-cluster"));
-});
-
-afterEach(() => releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl));
-
-afterAll(() => closeWorkerFixture({ sandbox, testDb, db, dir }));
+const suite = useWorkerFixture("worker-cluster");
 
 /** Writes a config for `mappings` under a fresh prefix and starts `n` workers on it. */
 async function startWorkers(n: number, mappings: { name: string; schedule: string | { every: string } }[]) {
   const prefix = testPrefix();
-  prefixes.push(prefix);
-  const file = path.join(dir, `${prefix.slice(1, -1)}.yaml`);
+  suite.prefixes.push(prefix);
+  const file = path.join(suite.dir, `${prefix.slice(1, -1)}.yaml`);
   await writeWorkerConfig(file, {
-    databaseUrl: testDb.url,
-    redisUrl,
+    databaseUrl: suite.testDb.url,
+    redisUrl: suite.redisUrl,
     prefix,
-    sandboxUrl: sandbox.url,
+    sandboxUrl: suite.sandbox.url,
     mappings,
     eventsPath: "./events.ndjson",
     worker: { concurrency: 2 },
   });
-  const started = await Promise.all(Array.from({ length: n }, () => spawnWorker(file, { cwd: dir })));
-  workers.push(...started);
+  const started = await Promise.all(Array.from({ length: n }, () => spawnWorker(file, { cwd: suite.dir })));
+  suite.workers.push(...started);
   return { prefix, workers: started };
 }
 
@@ -65,7 +47,7 @@ const isLine = (msg: string, mapping: string) => (l: LogLine) => l.msg === msg &
 
 /** Active, enabled students of sch-01: what the mapping's roster is, straight from the district. */
 function expectedMembers(): string[] {
-  return sandbox.district
+  return suite.sandbox.district
     .schoolUsers("sch-01", "student")
     .filter((u) => u.status !== "tobedeleted" && u.enabledUser !== "false")
     .map((u) => u.sourcedId)
@@ -80,7 +62,7 @@ async function metrics(worker: WorkerProcess) {
 describe("two workers on one Redis", () => {
   it("run each mapping once per trigger, runs never overlap, and overlapping triggers are skipped", async () => {
     // Runs take ~2.5 s (12 requests × 200 ms) against a 1 s schedule: most triggers find a run going.
-    sandbox.setFaults({ latencyMs: 200 });
+    suite.sandbox.setFaults({ latencyMs: 200 });
     const { prefix, workers: pair } = await startWorkers(2, [{ name: "busy", schedule: { every: "1s" } }]);
     const skippedLogs = () =>
       pair
@@ -92,14 +74,14 @@ describe("two workers on one Redis", () => {
       );
     await waitFor(
       async () =>
-        (await listRuns(db, { mapping: "busy", limit: 100 })).filter((r) => r.status === "succeeded")
+        (await listRuns(suite.db, { mapping: "busy", limit: 100 })).filter((r) => r.status === "succeeded")
           .length >= 3 &&
         skippedLogs().length >= 3 &&
         pair.every(tookJobs),
       { timeoutMs: 45_000, what: "3 runs and 3 skipped triggers, on both workers" },
     );
 
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const connection = new Redis(suite.redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue<unknown, SyncJobResult>(QUEUE_NAME, { connection, prefix });
     try {
       await queue.pause(); // no new jobs; the ones running finish
@@ -119,7 +101,7 @@ describe("two workers on one Redis", () => {
       expect(skipped.every((r) => r.skipped && r.reason === "run in progress")).toBe(true);
 
       // Every trigger is one job, processed once: a run in the history, or a skip.
-      const runs = await listRuns(db, { mapping: "busy", limit: 1000 });
+      const runs = await listRuns(suite.db, { mapping: "busy", limit: 1000 });
       expect(runs.every((r) => r.status === "succeeded" && r.trigger === "schedule")).toBe(true);
       expect(ran.map((r) => r.runId).sort()).toEqual(runs.map((r) => r.id).sort());
       expect(new Set(completed.map((j) => j.id)).size).toBe(completed.length);
@@ -150,15 +132,18 @@ describe("two workers on one Redis", () => {
 
   it("SIGKILL in the middle of a fetch: the other worker completes the run, one add per member", async () => {
     // One trigger, by hand; ~3.6 s of fetching (12 requests × 300 ms).
-    sandbox.setFaults({ latencyMs: 300 });
+    suite.sandbox.setFaults({ latencyMs: 300 });
     const { prefix, workers: pair } = await startWorkers(2, [{ name: "killed", schedule: NEVER }]);
-    sandbox.resetStats();
-    const jobId = await triggerNow(redisUrl, prefix, "killed");
+    suite.sandbox.resetStats();
+    const jobId = await triggerNow(suite.redisUrl, prefix, "killed");
     const victim = await waitFor(() => pair.find((w) => w.logs.some(isLine("sync started", "killed"))), {
       timeoutMs: 20_000,
       what: "a worker starting the run",
     });
-    await waitFor(() => sandbox.stats().apiRequests >= 2, { timeoutMs: 10_000, what: "the fetch under way" });
+    await waitFor(() => suite.sandbox.stats().apiRequests >= 2, {
+      timeoutMs: 10_000,
+      what: "the fetch under way",
+    });
     victim.child.kill("SIGKILL");
     expect((await victim.exited).signal).toBe("SIGKILL");
     expect(victim.logs.some(isLine("sync committed", "killed"))).toBe(false);
@@ -176,18 +161,18 @@ describe("two workers on one Redis", () => {
       survivor.logs.some((l) => l.msg.startsWith("sync job stalled") && l.jobId === committed.jobId),
     ).toBe(true);
 
-    const runs = await listRuns(db, { mapping: "killed", limit: 100 });
+    const runs = await listRuns(suite.db, { mapping: "killed", limit: 100 });
     expect(runs.map((r) => [r.status, r.trigger, r.members])).toEqual([
       ["succeeded", "manual", expectedMembers().length],
     ]);
-    const events = await listEvents(db, { mapping: "killed", limit: 10_000 });
+    const events = await listEvents(suite.db, { mapping: "killed", limit: 10_000 });
     expect(events.every((e) => e.type === "add" && e.runId === runs[0]!.id)).toBe(true);
     expect(events.map((e) => String(e.user.sourcedId)).sort()).toEqual(expectedMembers());
 
     // Delivered by the survivor to the file sink: each member's add exactly once.
     const delivered = await waitFor(
       async () => {
-        const lines = (await readFile(path.join(dir, "events.ndjson"), "utf8").catch(() => ""))
+        const lines = (await readFile(path.join(suite.dir, "events.ndjson"), "utf8").catch(() => ""))
           .split("\n")
           .filter(Boolean)
           .map((l) => JSON.parse(l) as { id: string; mapping: string; user: { sourcedId: string } })

@@ -5,14 +5,12 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Sandbox } from "../../src/sandbox/index.js";
-import { listRuns, type Database } from "../../src/store/index.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { listRuns } from "../../src/store/index.js";
 import { HOUR } from "../../src/util/time.js";
 import { everyOffset, QUEUE_NAME, reconcileSchedulers } from "../../src/worker/schedules.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log.js";
-import type { TestDatabase } from "../helpers/database.js";
 import { parsePrometheusText } from "../helpers/prometheus.js";
 import {
   spawnWorker,
@@ -21,74 +19,66 @@ import {
   workerConfigYaml,
   writeWorkerConfig,
   type WorkerConfigOptions,
-  type WorkerProcess,
-  openWorkerFixture,
-  closeWorkerFixture,
-  releaseWorkers,
+  useWorkerFixture,
 } from "../helpers/worker.js";
 
-let sandbox: Sandbox;
-let testDb: TestDatabase;
-let db: Database;
-let dir: string;
-const redisUrl = inject("redisUrl");
-const workers: WorkerProcess[] = [];
-const prefixes: string[] = [];
-const closers: (() => Promise<void>)[] = [];
+const suite = useWorkerFixture("worker-schedule");
 
-beforeAll(async () => {
-  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-schedule"));
-});
+const closers: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
-  await releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl);
 });
-
-afterAll(() => closeWorkerFixture({ sandbox, testDb, db, dir }));
 
 type Options = Omit<WorkerConfigOptions, "databaseUrl" | "redisUrl" | "prefix" | "sandboxUrl" | "eventsPath">;
 
 async function setup(options: Options) {
   const prefix = testPrefix();
-  prefixes.push(prefix);
-  const file = path.join(dir, `${prefix.slice(1, -1)}.yaml`);
+  suite.prefixes.push(prefix);
+  const file = path.join(suite.dir, `${prefix.slice(1, -1)}.yaml`);
   const write = (o: Options) =>
     writeWorkerConfig(file, {
-      databaseUrl: testDb.url,
-      redisUrl,
+      databaseUrl: suite.testDb.url,
+      redisUrl: suite.redisUrl,
       prefix,
-      sandboxUrl: sandbox.url,
+      sandboxUrl: suite.sandbox.url,
       eventsPath: `./${prefix.slice(1, -1)}.ndjson`,
       ...o,
     });
   await write(options);
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = new Redis(suite.redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUE_NAME, { connection, prefix });
   closers.push(async () => {
     await queue.close();
     connection.disconnect();
   });
-  const worker = await spawnWorker(file, { cwd: dir });
-  workers.push(worker);
-  return { prefix, file, write, queue, worker, eventsFile: path.join(dir, `${prefix.slice(1, -1)}.ndjson`) };
+  const worker = await spawnWorker(file, { cwd: suite.dir });
+  suite.workers.push(worker);
+  return {
+    prefix,
+    file,
+    write,
+    queue,
+    worker,
+    eventsFile: path.join(suite.dir, `${prefix.slice(1, -1)}.ndjson`),
+  };
 }
 
 describe("scheduling", () => {
   it("a new every: mapping runs at once; reconciling again changes nothing: unchanged schedulers keep their next run", async () => {
     const prefix = testPrefix();
-    prefixes.push(prefix);
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    suite.prefixes.push(prefix);
+    const connection = new Redis(suite.redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE_NAME, { connection, prefix });
     closers.push(async () => {
       await queue.close();
       connection.disconnect();
     });
     const yaml = workerConfigYaml({
-      databaseUrl: testDb.url,
-      redisUrl,
+      databaseUrl: suite.testDb.url,
+      redisUrl: suite.redisUrl,
       prefix,
-      sandboxUrl: sandbox.url,
+      sandboxUrl: suite.sandbox.url,
       eventsPath: "./unused.ndjson",
       timezone: "America/New_York",
       mappings: [
@@ -120,7 +110,7 @@ describe("scheduling", () => {
     });
     const runs = await waitFor(
       async () => {
-        const found = await listRuns(db, { mapping: "every-second", limit: 100 });
+        const found = await listRuns(suite.db, { mapping: "every-second", limit: 100 });
         return found.length >= 3 && found;
       },
       { timeoutMs: 20_000, what: "3 runs of every-second" },

@@ -2,10 +2,8 @@
 // the grace period and exits 0; past the grace period the run is released (another worker takes
 // its job up and completes it); a second signal exits at once.
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Sandbox } from "../../src/sandbox/index.js";
-import { listRuns, type Database } from "../../src/store/index.js";
-import type { TestDatabase } from "../helpers/database.js";
+import { describe, expect, it } from "vitest";
+import { listRuns } from "../../src/store/index.js";
 import {
   NEVER,
   spawnWorker,
@@ -14,48 +12,32 @@ import {
   writeWorkerConfig,
   type LogLine,
   type WorkerProcess,
-  openWorkerFixture,
-  closeWorkerFixture,
-  releaseWorkers,
+  useWorkerFixture,
 } from "../helpers/worker.js";
 
-let sandbox: Sandbox;
-let testDb: TestDatabase;
-let db: Database;
-let dir: string;
-const redisUrl = inject("redisUrl");
-const workers: WorkerProcess[] = [];
-const prefixes: string[] = [];
-
-beforeAll(async () => {
-  ({ sandbox, testDb, db, dir } = await openWorkerFixture("worker-signals"));
-});
-
-afterEach(() => releaseWorkers({ sandbox, testDb, db, dir }, workers, prefixes, redisUrl));
-
-afterAll(() => closeWorkerFixture({ sandbox, testDb, db, dir }));
+const suite = useWorkerFixture("worker-signals");
 
 /** A config with one mapping, a worker on it, and one trigger by hand. */
 async function setup(mapping: string, shutdownGraceMs: number) {
   const prefix = testPrefix();
-  prefixes.push(prefix);
-  const file = path.join(dir, `${mapping}.yaml`);
+  suite.prefixes.push(prefix);
+  const file = path.join(suite.dir, `${mapping}.yaml`);
   await writeWorkerConfig(file, {
-    databaseUrl: testDb.url,
-    redisUrl,
+    databaseUrl: suite.testDb.url,
+    redisUrl: suite.redisUrl,
     prefix,
-    sandboxUrl: sandbox.url,
+    sandboxUrl: suite.sandbox.url,
     mappings: [{ name: mapping, schedule: NEVER }],
     eventsPath: "./events.ndjson",
     worker: { shutdownGraceMs },
   });
   const start = async () => {
-    const worker = await spawnWorker(file, { cwd: dir });
-    workers.push(worker);
+    const worker = await spawnWorker(file, { cwd: suite.dir });
+    suite.workers.push(worker);
     return worker;
   };
   const worker = await start();
-  await triggerNow(redisUrl, prefix, mapping);
+  await triggerNow(suite.redisUrl, prefix, mapping);
   await worker.waitForLog(is("sync started", mapping), 20_000, "the run's start");
   return { worker, start };
 }
@@ -72,7 +54,7 @@ async function signalAndTime(worker: WorkerProcess, signal: NodeJS.Signals) {
 
 describe("shutdown", () => {
   it("SIGTERM: the run in progress finishes within the grace period, then exit 0", async () => {
-    sandbox.setFaults({ latencyMs: 150 }); // ~1.8 s of fetching
+    suite.sandbox.setFaults({ latencyMs: 150 }); // ~1.8 s of fetching
     const { worker } = await setup("graceful", 20_000);
     const exit = await signalAndTime(worker, "SIGTERM");
     expect(exit.code).toBe(0);
@@ -82,12 +64,12 @@ describe("shutdown", () => {
       order.indexOf("shutting down: taking no new jobs"),
     );
     expect(order.indexOf("worker stopped")).toBeGreaterThan(order.indexOf("sync committed"));
-    const runs = await listRuns(db, { mapping: "graceful" });
+    const runs = await listRuns(suite.db, { mapping: "graceful" });
     expect(runs.map((r) => r.status)).toEqual(["succeeded"]);
   });
 
   it("SIGTERM past the grace period: exit 0 at its end; the run is released and completed by another worker", async () => {
-    sandbox.setFaults({ latencyMs: 600 }); // ~7 s of fetching, against a 1 s grace period
+    suite.sandbox.setFaults({ latencyMs: 600 }); // ~7 s of fetching, against a 1 s grace period
     const { worker, start } = await setup("released", 1000);
     const exit = await signalAndTime(worker, "SIGTERM");
     expect(exit.code).toBe(0);
@@ -95,10 +77,10 @@ describe("shutdown", () => {
     expect(exit.ms).toBeLessThan(1000 + 5000);
     expect(worker.logs.some((l) => l.msg.startsWith("grace period over"))).toBe(true);
     expect(worker.logs.some(is("sync committed", "released"))).toBe(false);
-    expect(await listRuns(db, { mapping: "released" })).toEqual([]);
+    expect(await listRuns(suite.db, { mapping: "released" })).toEqual([]);
 
     // Its job's lock lapses (lockDurationMs 2000) and the next worker takes it up.
-    sandbox.setFaults({});
+    suite.sandbox.setFaults({});
     const next = await start();
     const committed = await next.waitForLog(
       is("sync committed", "released"),
@@ -106,11 +88,11 @@ describe("shutdown", () => {
       "the released run's commit",
     );
     expect(committed.jobId).toBe(worker.logs.find(is("sync started", "released"))!.jobId);
-    expect((await listRuns(db, { mapping: "released" })).map((r) => r.status)).toEqual(["succeeded"]);
+    expect((await listRuns(suite.db, { mapping: "released" })).map((r) => r.status)).toEqual(["succeeded"]);
   });
 
   it("a second signal exits at once (143 for SIGTERM, 130 for SIGINT)", async () => {
-    sandbox.setFaults({ latencyMs: 600 });
+    suite.sandbox.setFaults({ latencyMs: 600 });
     const { worker: first } = await setup("impatient", 30_000);
     first.child.kill("SIGTERM");
     await first.waitForLog((l) => l.msg === "shutting down: taking no new jobs", 5000, "the shutdown");
