@@ -8,7 +8,6 @@ import { UsageError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { DEFAULT_METRICS_PORT } from "../worker/http.js";
 import { startWorker } from "../worker/index.js";
-import { holdYoungGeneration } from "../worker/memory.js";
 import { handleSignals } from "../worker/signals.js";
 
 export interface WorkerCommandOptions {
@@ -30,9 +29,6 @@ export async function workerCommand(
   const config = loadConfigFile(file, io.env);
   const port = parsePort(options.metricsPort ?? io.env.METRICS_PORT);
   const host = options.metricsHost ?? io.env.METRICS_HOST ?? "0.0.0.0";
-  if (!holdYoungGeneration(process.execArgv, io.env.NODE_OPTIONS)) {
-    logger.info("V8 young generation left as set by the command line or NODE_OPTIONS");
-  }
   const worker = await startWorker({
     config,
     reloadConfig: () => loadConfigFile(file, io.env),

@@ -8,8 +8,8 @@
 //
 // The cap is V8's `--max-semi-space-size`, read only when the heap is set up, so a running process
 // cannot lower it. `--semi-space-growth-factor` is read each time the new space would grow; at 1 it
-// stays the size it started at. bin/roster-sync.js sets it before loading the CLI, because loading
-// is what grows it. An operator who sets either flag (on the command line, or
+// stays the size it started at. bin/roster-sync.js sets it, and only it: before loading the CLI,
+// because loading is what grows it. An operator who sets either flag (on the command line, or
 // `--max-semi-space-size` in NODE_OPTIONS) keeps their choice.
 import v8 from "node:v8";
 
