@@ -94,12 +94,6 @@ async function runAll(
   const charged = new Map<string, number>();
   const runs: RunSummary[] = [];
   try {
-    // Fetch ahead: every mapping's groups and members are asked for now, through its provider's
-    // cache, so that the provider's rate limit and concurrency pace the whole cycle rather than
-    // one mapping's round trips after another's (20 school mappings: about 1.2 s at 50 requests a
-    // second instead of 20 × 3 sequential page waits). The runs below then diff and commit one at
-    // a time, in order, as before, each awaiting its own (cached) fetch: a fetch failure still
-    // fails only its own run. Errors here are left to the runs.
     // What each snapshot was before fetching: if another process (a worker) commits a run of the
     // mapping after this, the fetch ahead may be older than the snapshot it would be diffed against
     // (a member added meanwhile would be "removed"), so that mapping is fetched again.
@@ -107,6 +101,12 @@ async function runAll(
     for (const mapping of selected) {
       applied.set(mapping.name, await lastAppliedRunId(db, mapping.name));
     }
+    // Fetch ahead: every mapping's groups and members are asked for now, through its provider's
+    // cache, so that the provider's rate limit and concurrency pace the whole cycle rather than
+    // one mapping's round trips after another's (20 school mappings: about 1.2 s at 50 requests a
+    // second instead of 20 × 3 sequential page waits). The runs below then diff and commit one at
+    // a time, in order, as before, each awaiting its own (cached) fetch: a fetch failure still
+    // fails only its own run. Errors here are left to the runs.
     for (const mapping of selected) {
       const cache = cacheOf(mapping);
       charged.set(mapping.provider.name, cache.provider.stats.requests);
