@@ -16,11 +16,24 @@ function runView(r: RunRow) {
   };
 }
 
-function checkMapping(ctx: CommandContext, mapping: string | undefined): void {
-  if (mapping !== undefined && !ctx.config.mappings.some((m) => m.name === mapping)) {
-    // Runs of a mapping removed from the config stay readable: warn, do not refuse.
-    ctx.logger.warn({ mapping }, "mapping is not in the current config");
+/**
+ * `--mapping` must name a configured mapping, or one removed from the config whose runs are still
+ * stored (its history stays readable after the mapping is gone). Anything else is a typo, and a typo
+ * must not print an empty list that reads as "nothing happened" (SPEC §6: exit 2).
+ */
+async function checkMapping(ctx: CommandContext, mapping: string | undefined): Promise<void> {
+  if (mapping === undefined || ctx.config.mappings.some((m) => m.name === mapping)) {
+    return;
   }
+  const stored = await listRuns(await ctx.database(), { mapping, limit: 1 });
+  if (stored.length > 0) {
+    ctx.logger.warn({ mapping }, "mapping is not in the config (removed?): showing what is stored of it");
+    return;
+  }
+  throw new UsageError(
+    `unknown mapping "${mapping}" (configured: ${ctx.config.mappings.map((m) => m.name).join(", ")}; ` +
+      "a mapping removed from the config stays readable while runs of it are stored, and none are)",
+  );
 }
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
@@ -39,8 +52,8 @@ export async function historyCommand(
   options: { mapping?: string; limit?: string },
   out: (text: string) => void,
 ): Promise<number> {
-  checkMapping(ctx, options.mapping);
   const limit = positiveInt(options.limit, "--limit", 20);
+  await checkMapping(ctx, options.mapping);
   const runs = (await listRuns(await ctx.database(), { mapping: options.mapping, limit })).map(runView);
   if (ctx.json) {
     out(json({ runs }));
@@ -72,11 +85,11 @@ export async function eventsCommand(
   options: { run?: string; mapping?: string; type?: string; limit?: string },
   out: (text: string) => void,
 ): Promise<number> {
-  checkMapping(ctx, options.mapping);
   if (options.type !== undefined && !EVENT_TYPES.includes(options.type as (typeof EVENT_TYPES)[number])) {
     throw new UsageError(`--type must be one of ${EVENT_TYPES.join(", ")}, not "${options.type}"`);
   }
   const limit = positiveInt(options.limit, "--limit", 1000);
+  await checkMapping(ctx, options.mapping);
   const rows = await listEvents(await ctx.database(), {
     runId: options.run,
     mapping: options.mapping,
@@ -112,7 +125,7 @@ export async function membersCommand(
   options: { mapping: string },
   out: (text: string) => void,
 ): Promise<number> {
-  checkMapping(ctx, options.mapping);
+  await checkMapping(ctx, options.mapping);
   const members = (await listMembers(await ctx.database(), options.mapping)).map(eventUser);
   if (ctx.json) {
     out(json({ members }));

@@ -6,7 +6,8 @@ import { createContext, type CommandContext, type GlobalOptions, type Io } from 
 import { eventsCommand, historyCommand, membersCommand } from "./history.js";
 import { sandboxCommand, type SandboxOptions } from "./sandbox.js";
 import { syncCommand, type SyncOptions } from "./sync.js";
-import { validateCommand } from "./validate.js";
+import { VALIDATE_TIMEOUT_SECONDS, validateCommand, type ValidateOptions } from "./validate.js";
+import { packageVersion } from "./version.js";
 import { workerCommand, type WorkerCommandOptions } from "./worker.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, held: 3 } as const;
@@ -15,6 +16,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   let exitCode: number = EXIT.ok;
   const program = new Command("roster-sync")
     .description("Keeps downstream products in step with school rosters.")
+    .version(packageVersion(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => io.stdout(s) })
     .showHelpAfterError();
@@ -93,9 +95,15 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .requiredOption("--mapping <name>", "the mapping"),
   ).action(withContext("members", (ctx, opts: { mapping: string }) => membersCommand(ctx, opts, io.stdout)));
 
-  common(program.command("validate").description("check the config and each provider's credentials")).action(
-    withContext("validate", (ctx) => validateCommand(ctx, io.stdout)),
-  );
+  common(
+    program
+      .command("validate")
+      .description("check the config and each provider's credentials")
+      .option(
+        "--timeout <seconds>",
+        `how long each provider has to answer, retries included (default ${VALIDATE_TIMEOUT_SECONDS})`,
+      ),
+  ).action(withContext("validate", (ctx, opts: ValidateOptions) => validateCommand(ctx, opts, io.stdout)));
 
   common(
     program

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { ROOT, assertBuilt } from "../helpers/cli.js";
-import { ELA6, STEP_TIMEOUT, Workspace, configYaml, type MappingSpec } from "./fixture.js";
+import { ELA6, LINCOLN, STEP_TIMEOUT, Workspace, configYaml, type MappingSpec } from "./fixture.js";
 
 const MAPPING: MappingSpec = {
   name: "ela6-creative-cloud",
@@ -128,6 +128,74 @@ describe("configuration and usage errors exit 2", { timeout: STEP_TIMEOUT }, () 
     }
     expect(sandbox.stats().requests).toBe(0);
     expect(existsSync(ws.path("db"))).toBe(false);
+  });
+});
+
+describe("--mapping names a mapping", { timeout: STEP_TIMEOUT }, () => {
+  let ws: Workspace;
+  const TEACHERS: MappingSpec = {
+    name: "lincoln-teachers",
+    users: "teachers",
+    groups: [{ type: "schools", match: LINCOLN, matchOn: ["sourcedId"] }],
+    product: "lms",
+  };
+
+  beforeAll(async () => {
+    ws = await Workspace.create("mapping");
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING, TEACHERS] });
+    const runs = await ws.sync();
+    expect(runs.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    // The teachers' mapping leaves the config; its runs, snapshot and events stay stored.
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING] });
+  });
+
+  afterAll(async () => {
+    await ws?.remove();
+  });
+
+  it("an unknown --mapping exits 2 naming the configured mappings, never an empty list", async () => {
+    for (const args of [
+      ["history", "--mapping", "ela6-creative-clod"],
+      ["events", "--mapping", "ela6-creative-clod"],
+      ["members", "--mapping", "ela6-creative-clod"],
+      ["history", "--mapping", "ela6-creative-clod", "--json"],
+    ]) {
+      const result = await ws.cli(args);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(
+        /^roster-sync: unknown mapping "ela6-creative-clod" \(configured: ela6-creative-cloud; a mapping removed from the config stays readable while runs of it are stored, and none are\)\n$/,
+      );
+    }
+    // A removed mapping cannot be run: only its stored history is readable.
+    const sync = await ws.cli(["sync", TEACHERS.name]);
+    expect(sync.code).toBe(2);
+    expect(sync.stderr).toContain(`unknown mapping "${TEACHERS.name}" (configured: ela6-creative-cloud)`);
+  });
+
+  it("a mapping removed from the config stays readable while its runs are stored, with a warning", async () => {
+    const history = await ws.cli(["history", "--mapping", TEACHERS.name, "--json"]);
+    expect(history.code, history.stderr).toBe(0);
+    expect(history.stderr).toContain("mapping is not in the config (removed?): showing what is stored of it");
+    const runs = (JSON.parse(history.stdout) as { runs: { mapping: string; added: number }[] }).runs;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.mapping).toBe(TEACHERS.name);
+
+    const members = await ws.members(TEACHERS.name);
+    expect(members).toHaveLength(runs[0]!.added);
+    expect(members.length).toBeGreaterThan(0);
+    expect(await ws.events(["--mapping", TEACHERS.name])).toHaveLength(runs[0]!.added);
+  });
+
+  it("--version prints the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+      version: string;
+    };
+    for (const flag of ["--version", "-V"]) {
+      const result = await ws.cli([flag]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    }
   });
 });
 
