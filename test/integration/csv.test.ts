@@ -139,7 +139,8 @@ describe("a bundle with problems fails the whole fetch", () => {
     expect((error as CsvBundleError).problemCount).toBe(3);
     // Every later call fails the same way: nothing partial is ever handed out.
     await expect(csv.listGroups("classes")).rejects.toBe(error);
-    await expect(csv.check()).resolves.toBeUndefined(); // the manifest itself is fine
+    // check() reads the bundle as a fetch does (validate names the same lines).
+    await expect(csv.check()).rejects.toBe(error);
   });
 
   it("a missing users.csv", async () => {
