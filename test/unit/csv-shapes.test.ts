@@ -66,7 +66,7 @@ const bundles = {} as Record<CsvShape, string>;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "roster-csv-shapes-"));
-  bundles.full = await writeCsvBundle(district, path.join(dir, "full"));
+  bundles.full = await writeCsvBundle(district, path.join(dir, "full"), { extraColumns: 3 });
   bundles.rostering = await writeCsvBundle(district, path.join(dir, "rostering"), { shape: "rostering" });
   // The minimal one as a zip with LF line ends, so both readers and both line ends are covered.
   bundles.minimal = await writeCsvBundle(district, path.join(dir, "minimal"), {
@@ -109,5 +109,19 @@ describe("what departs from the spec in what the sync does not read", () => {
       /^orgs\.csv:1: header lacks columns status, dateLastModified, identifier, parentSourcedId/,
     );
     expect(count).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("item 6: the extension columns of a bundle", () => {
+  it("are not kept unless a mapping uses one (include here), by a connector told its mappings", async () => {
+    const provider = config(bundles.full);
+    const include = { users: "students", include: { "metadata.extra2": ["x1-1-vvvvvvvvvvvv"] } } as const;
+    const plain = createProvider(provider, { mappings: [mappingFor(provider, { users: "students" })] });
+    const named = createProvider(provider, { mappings: [mappingFor(provider, include)] });
+    const [user] = await plain.allUsers("students");
+    expect(Object.keys(user!.raw).filter((k) => k.startsWith("metadata."))).toEqual([]);
+    expect(user!.raw).not.toHaveProperty("phone");
+    const [same] = await named.allUsers("students");
+    expect(Object.keys(same!.raw).filter((k) => k.startsWith("metadata."))).toEqual(["metadata.extra2"]);
   });
 });
