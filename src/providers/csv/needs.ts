@@ -86,7 +86,7 @@ export function csvNeeds(provider: ProviderConfig, mappings?: readonly MappingCo
   const use: Record<TableName, TableUse> = {
     orgs: tableUse("orgs", ["sourcedId", "type", ...matched("schools")]),
     courses: tableUse("courses", ["sourcedId", ...matched("courses")]),
-    classes: tableUse("classes", ["sourcedId", ...withCourses, ...matched("classes")], withCourses),
+    classes: tableUse("classes", ["sourcedId", ...withCourses, ...matched("classes")]),
     // Events carry these; they are the columns the spec requires. email and grades are optional
     // columns: a bundle without them gives members without them (unless a mapping names them).
     users: tableUse(
@@ -101,7 +101,7 @@ export function csvNeeds(provider: ProviderConfig, mappings?: readonly MappingCo
         "orgSourcedIds",
         ...columnsOf("users", named),
       ],
-      [],
+      // A blank name or org is the user's data, not a broken bundle: a warning.
       ["sourcedId", "role"],
     ),
     enrollments: tableUse("enrollments", ["classSourcedId", "userSourcedId", "role"]),
@@ -117,9 +117,8 @@ export function csvNeeds(provider: ProviderConfig, mappings?: readonly MappingCo
   };
 }
 
-/** Read columns, and which must be filled: the spec-required ones among them, plus `alsoFilled`
- * (a column the spec lets be blank that the sync cannot do without); `only` replaces that rule. */
-function tableUse(table: TableName, columns: string[], alsoFilled: string[] = [], only?: string[]): TableUse {
-  const filled = only ?? [...columns.filter((c) => TABLES[table].required.includes(c)), ...alsoFilled];
-  return { columns: new Set(columns), values: new Set(filled) };
+/** Read columns, and which must be filled: the spec-required ones among them, unless `filled` says. */
+function tableUse(table: TableName, columns: string[], filled?: string[]): TableUse {
+  const values = filled ?? columns.filter((c) => TABLES[table].required.includes(c));
+  return { columns: new Set(columns), values: new Set(values) };
 }

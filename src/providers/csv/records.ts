@@ -129,9 +129,15 @@ export const USER_FIELDS = [
   "orgs",
 ] as const;
 
+/** An extension column; absent from the header, the field is absent from the record (as over REST). */
+const extension = (column: string): Field => ({
+  column,
+  read: (row) => (row.has(column) ? row.get(column) : undefined),
+});
+
 /** The field's definition; a name that is not a OneRoster field is an extension column of that name. */
 export function fieldOf(table: RecordTable, name: string): Field {
-  return FIELDS[table][name] ?? text(name);
+  return FIELDS[table][name] ?? extension(name);
 }
 
 /** The CSV columns holding the fields. */
@@ -160,7 +166,10 @@ export function recordReader(
   return (row) => {
     const record: Record<string, unknown> = {};
     for (const [name, field] of fields) {
-      record[name] = field.read(row, refs);
+      const value = field.read(row, refs);
+      if (value !== undefined) {
+        record[name] = value;
+      }
     }
     return record as Record<string, unknown> & { sourcedId: string };
   };
