@@ -26,7 +26,7 @@ const PROBLEMS_IN_MESSAGE = 10;
 /** Warnings named in the run's log and in `validate`; the rest are counted. */
 const WARNINGS_SHOWN = 5;
 
-/** A bundle that breaks the OneRoster 1.1 CSV rules: nothing of it is used. */
+/** A bundle that breaks the OneRoster 1.1 CSV rules in what the sync reads: nothing of it is used. */
 export class CsvBundleError extends ProviderError {
   declare readonly problems: readonly CsvProblem[];
   readonly problemCount: number;
