@@ -16,7 +16,7 @@
 //   UnrecoverableError (the run is recorded as failed); transient ones are thrown, and BullMQ
 //   retries the job with exponential backoff (SYNC_JOB_OPTIONS in src/worker/schedules.ts).
 import { UnrecoverableError, type Job } from "bullmq";
-import type { Config, ProviderConfig } from "../src/config/schema.js";
+import type { Config, MappingConfig, ProviderConfig } from "../src/config/schema.js";
 import { RosterSyncError, type ErrorCode } from "../src/errors.js";
 import { sinkName } from "../src/events/relay.js";
 import type { Logger } from "../src/log.js";
@@ -132,9 +132,9 @@ export class ProviderPool {
     }
   >();
 
-  create(config: ProviderConfig, logger: Logger): Provider {
+  create(config: ProviderConfig, logger: Logger, mappings?: readonly MappingConfig[]): Provider {
     if (config.type !== "oneroster" && config.type !== "classlink") {
-      return createProvider(config, { logger });
+      return createProvider(config, { logger, mappings });
     }
     const key = JSON.stringify(config);
     let shared = this.#shared.get(config.name);
@@ -165,7 +165,9 @@ export class ProviderPool {
 export function createSyncProcessor(deps: SyncProcessorDeps) {
   const pool = new ProviderPool();
   const makeProvider =
-    deps.createProvider ?? ((config: ProviderConfig, o: { logger: Logger }) => pool.create(config, o.logger));
+    deps.createProvider ??
+    ((config: ProviderConfig, o: { logger: Logger; mappings: readonly MappingConfig[] }) =>
+      pool.create(config, o.logger, o.mappings));
   return async (job: Job<SyncJobData>, _token?: string, signal?: AbortSignal): Promise<SyncJobResult> => {
     const name = job.data.mapping;
     const trigger = job.repeatJobKey ? "schedule" : (job.data.trigger ?? "manual");
@@ -190,7 +192,7 @@ export function createSyncProcessor(deps: SyncProcessorDeps) {
     const runLog = log.child({ runId });
     let provider: Provider | undefined;
     try {
-      provider = makeProvider(mapping.provider, { logger: runLog });
+      provider = makeProvider(mapping.provider, { logger: runLog, mappings: [mapping] });
       const summary = await runMapping(
         mapping,
         new FetchCache(provider, progressLogger(runLog, mapping.provider.name)),

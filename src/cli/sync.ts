@@ -83,7 +83,8 @@ async function runAll(
     const providerName = mapping.provider.name;
     let cache = caches.get(providerName);
     if (!cache) {
-      const provider = createProvider(mapping.provider, { logger });
+      const served = selected.filter((m) => m.provider.name === providerName);
+      const provider = createProvider(mapping.provider, { logger, mappings: served });
       providers.set(providerName, provider);
       cache = new FetchCache(provider, progressLogger(logger, providerName));
       caches.set(providerName, cache);

@@ -1,12 +1,17 @@
 // Builds the connector a provider's `type` names (SPEC §2).
 import type { Logger } from "pino";
-import type { ProviderConfig } from "../config/schema.js";
+import type { MappingConfig, ProviderConfig } from "../config/schema.js";
 import { CleverConnector } from "./clever/connector.js";
 import { CsvConnector } from "./csv/connector.js";
 import { OneRosterConnector } from "./oneroster/connector.js";
 import type { Provider } from "./types.js";
 
-export function createProvider(config: ProviderConfig, opts: { logger?: Logger | undefined } = {}): Provider {
+/** `mappings`: the mappings the provider will serve, so that a CSV bundle is read for what they use
+ * (without them it is read and kept whole). */
+export function createProvider(
+  config: ProviderConfig,
+  opts: { logger?: Logger | undefined; mappings?: readonly MappingConfig[] | undefined } = {},
+): Provider {
   switch (config.type) {
     case "oneroster":
     case "classlink":
@@ -15,6 +20,6 @@ export function createProvider(config: ProviderConfig, opts: { logger?: Logger |
     case "clever":
       return new CleverConnector(config, { logger: opts.logger });
     case "csv":
-      return new CsvConnector(config, { logger: opts.logger });
+      return new CsvConnector(config, { logger: opts.logger, mappings: opts.mappings });
   }
 }

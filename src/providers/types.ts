@@ -74,5 +74,8 @@ export interface Provider {
   allUsers(kind: UserKind, onProgress?: ProgressFn): Promise<RosterUser[]>;
   /** Checks credentials with the cheapest authenticated request; throws a ProviderError when unusable. */
   check(): Promise<void>;
+  /** Problems in the provider's data that the sync does not depend on, found by the last fetch or
+   * check: how many, and the first few with their place (file:line). Optional (CSV bundles). */
+  tolerated?(): { count: number; shown: readonly string[] };
   close(): Promise<void>;
 }

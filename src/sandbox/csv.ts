@@ -8,6 +8,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import yazl from "yazl";
+import { shapeFiles, type CsvFile, type CsvShape } from "./csv-shapes.js";
 import type { Ref } from "./records.js";
 import type { District } from "./roster.js";
 
@@ -16,6 +17,10 @@ export interface CsvBundleOptions {
   zip?: boolean;
   /** Line ending between records. Default "\r\n" (RFC 4180). */
   eol?: "\r\n" | "\n";
+  /** full (default) | rostering | minimal: see src/sandbox/csv-shapes.ts. */
+  shape?: CsvShape;
+  /** `metadata.*` columns appended to every data file. Default 0. */
+  extraColumns?: number;
 }
 
 export const CSV_ZIP_NAME = "oneroster.zip";
@@ -32,12 +37,6 @@ export const csvLine = (values: readonly Value[]): string => values.map(csvField
 
 const ids = (refs: readonly Ref[] | undefined): string => (refs ?? []).map((r) => r.sourcedId).join(",");
 const join = (values: readonly string[] | undefined): string => (values ?? []).join(",");
-
-interface CsvFile {
-  name: string;
-  header: readonly string[];
-  rows: () => Iterable<readonly Value[]>;
-}
 
 function files(district: District): CsvFile[] {
   const manifest: [string, string][] = [
@@ -243,7 +242,7 @@ function files(district: District): CsvFile[] {
 /** A file's text as a stream, produced a batch of rows at a time. */
 function fileStream(file: CsvFile, eol: string): Readable {
   function* chunks(): Generator<string> {
-    let batch = csvLine(file.header) + eol;
+    let batch = (file.prefix ?? "") + csvLine(file.header) + eol;
     for (const row of file.rows()) {
       batch += csvLine(row) + eol;
       if (batch.length > 64 * 1024) {
@@ -268,9 +267,10 @@ export async function writeCsvBundle(
   options: CsvBundleOptions = {},
 ): Promise<string> {
   const eol = options.eol ?? "\r\n";
+  const bundle = shapeFiles(files(district), { ...options, seed: district.seed });
   await mkdir(dir, { recursive: true });
   if (!options.zip) {
-    for (const file of files(district)) {
+    for (const file of bundle) {
       await pipeline(fileStream(file, eol), createWriteStream(path.join(dir, file.name)));
     }
     return dir;
@@ -278,7 +278,7 @@ export async function writeCsvBundle(
   const target = path.join(dir, CSV_ZIP_NAME);
   const zip = new yazl.ZipFile();
   const written = pipeline(zip.outputStream, createWriteStream(target));
-  for (const file of files(district)) {
+  for (const file of bundle) {
     zip.addReadStream(fileStream(file, eol), file.name);
   }
   zip.end();

@@ -15,3 +15,4 @@ export type { OneRoster12SandboxOptions } from "./oneroster12.js";
 export type * from "./records.js";
 export { writeCsvBundle, csvField, csvLine, CSV_ZIP_NAME } from "./csv.js";
 export type { CsvBundleOptions } from "./csv.js";
+export type { CsvShape } from "./csv-shapes.js";

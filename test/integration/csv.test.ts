@@ -6,6 +6,8 @@ import { appendFile, mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pino from "pino";
+import { validateCommand } from "../../src/cli/validate.js";
 import { parseConfig } from "../../src/config/load.js";
 import { providerSchema, type ProviderConfig } from "../../src/config/schema.js";
 import { CsvBundleError } from "../../src/providers/csv/connector.js";
@@ -139,7 +141,8 @@ describe("a bundle with problems fails the whole fetch", () => {
     expect((error as CsvBundleError).problemCount).toBe(3);
     // Every later call fails the same way: nothing partial is ever handed out.
     await expect(csv.listGroups("classes")).rejects.toBe(error);
-    await expect(csv.check()).resolves.toBeUndefined(); // the manifest itself is fine
+    // check() reads the bundle as a fetch does (validate names the same lines).
+    await expect(csv.check()).rejects.toBe(error);
   });
 
   it("a missing users.csv", async () => {
@@ -175,6 +178,55 @@ describe("a bundle with problems fails the whole fetch", () => {
     expect(
       (await providerError(createProvider(csvConfig(path.join(dir, "garbage.zip"))).check())).message,
     ).toMatch(/is not a readable zip/);
+  });
+});
+
+describe("validate (issue 9, item 4)", () => {
+  async function validate(bundle: string, mapping: string): Promise<{ code: number; out: string }> {
+    const config = parseConfig(
+      ["providers:", "  export:", "    type: csv", `    path: ${bundle}`, "mappings:", `  - ${mapping}`].join(
+        "\n",
+      ),
+      path.join(dir, "validate.yaml"),
+      {},
+    );
+    let out = "";
+    const ctx = {
+      config,
+      logger: pino({ level: "silent" }),
+      json: false,
+      database: () => Promise.reject(new Error("validate opens no database")),
+      close: async () => undefined,
+    };
+    const code = await validateCommand(ctx, (text) => (out += text));
+    return { code, out };
+  }
+
+  it("passes a rostering-only bundle and names what departs from the spec with file:line", async () => {
+    const bundle = await writeCsvBundle(district, path.join(dir, "validate-rostering"), {
+      shape: "rostering",
+    });
+    const { code, out } = await validate(
+      bundle,
+      `{ name: ela, provider: export, users: students, groups: [{ type: classes, match: "${twinTitle}" }], product: p }`,
+    );
+    expect(code).toBe(0);
+    expect(out).toContain(
+      `provider export: ${district.classes.length} warning(s), in what the sync does not read:`,
+    );
+    expect(out).toContain("  classes.csv:2: termSourcedIds is blank\n");
+  });
+
+  it("fails a bundle missing what a mapping needs, with file:line", async () => {
+    const bundle = await writeCsvBundle(district, path.join(dir, "validate-no-title"), { shape: "minimal" });
+    const file = path.join(bundle, "courses.csv");
+    await writeFile(file, (await readFile(file, "utf8")).replace(/^\uFEFF/, "").replace("title", "name"));
+    const { code, out } = await validate(
+      bundle,
+      "{ name: math, provider: export, users: students, groups: [{ type: courses, match: Math 7, matchOn: [title] }], product: p }",
+    );
+    expect(code).toBe(1);
+    expect(out).toContain("courses.csv:1: header lacks column title, which the sync reads");
   });
 });
 

@@ -1,20 +1,36 @@
 // Reading one CSV file of a bundle: header validation (missing, repeated, extra and reordered
 // columns, a BOM), and dirty rows reported with file and line (wrong width, blank required fields,
 // bad enumerations, broken quoting), with line numbers that stay right after multi-line fields.
+// What the sync reads (here: sourcedId, type and name of orgs, as for a schools mapping matching on
+// name) is held strictly: errors; the rest of the spec: warnings.
 import { describe, expect, it } from "vitest";
-import { formatProblem, Problems, readTable, type CsvRow } from "../../src/providers/csv/parse.js";
+import {
+  formatProblem,
+  Problems,
+  readTable,
+  type CsvRow,
+  type ReadSpec,
+  type Report,
+} from "../../src/providers/csv/parse.js";
 import { TABLES } from "../../src/providers/csv/tables.js";
 import { memorySource } from "../helpers/csv-source.js";
 
 const ORG_HEADER = TABLES.orgs.columns.join(",");
+const USED = new Set(["sourcedId", "type", "name"]);
+const ORGS: ReadSpec = { ...TABLES.orgs, use: { columns: USED, values: USED } };
+
+const newReport = (keep = 100): Report => ({ errors: new Problems(keep), warnings: new Problems(keep) });
 
 async function read(text: string, file = "orgs.csv") {
-  const problems = new Problems();
+  const report = newReport();
   const rows: CsvRow[] = [];
-  const outcome = await readTable(memorySource({ [file]: text }), TABLES.orgs, problems, (row) =>
-    rows.push(row),
-  );
-  return { outcome, rows, problems: problems.list.map(formatProblem) };
+  const outcome = await readTable(memorySource({ [file]: text }), ORGS, report, (row) => rows.push(row));
+  return {
+    outcome,
+    rows,
+    problems: report.errors.list.map(formatProblem),
+    warnings: report.warnings.list.map(formatProblem),
+  };
 }
 
 describe("readTable: headers", () => {
@@ -30,18 +46,26 @@ describe("readTable: headers", () => {
     expect(rows[0]!.extras(TABLES.orgs.columns)).toEqual({ "metadata.region": "north" });
   });
 
-  it("a missing column is an error naming the file, and no row is read", async () => {
-    const { outcome, rows, problems } = await read("sourcedId,status,name,type\nsch-1,active,North,school\n");
+  it("a missing column the sync reads is an error naming the file, and no row is read", async () => {
+    const { outcome, rows, problems } = await read("sourcedId,status,name\nsch-1,active,North\n");
     expect(outcome).toBe("unreadable");
     expect(rows).toEqual([]);
-    expect(problems).toEqual([
-      "orgs.csv:1: header lacks required columns dateLastModified, identifier, parentSourcedId",
+    expect(problems).toEqual(["orgs.csv:1: header lacks column type, which the sync reads"]);
+  });
+
+  it("a missing column the sync does not read is a warning: rows are read with it blank", async () => {
+    const { outcome, rows, problems, warnings } = await read("type,sourcedId,name\nschool,sch-1,North\n");
+    expect(outcome).toBe("read");
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual([
+      "orgs.csv:1: header lacks columns status, dateLastModified, identifier, parentSourcedId (read as blank)",
     ]);
+    expect(rows[0]!.get("identifier")).toBe("");
   });
 
   it("header names are case-sensitive, as the spec says", async () => {
     const { problems } = await read(ORG_HEADER.replace("sourcedId", "SourcedId") + "\n");
-    expect(problems).toEqual(["orgs.csv:1: header lacks required column sourcedId"]);
+    expect(problems).toEqual(["orgs.csv:1: header lacks column sourcedId, which the sync reads"]);
   });
 
   it("a repeated column, and an empty file", async () => {
@@ -50,15 +74,15 @@ describe("readTable: headers", () => {
   });
 
   it("a missing file is reported to the caller, not as a problem", async () => {
-    const problems = new Problems();
-    expect(await readTable(memorySource({}), TABLES.orgs, problems, () => undefined)).toBe("missing");
-    expect(problems.count).toBe(0);
+    const report = newReport();
+    expect(await readTable(memorySource({}), ORGS, report, () => undefined)).toBe("missing");
+    expect(report.errors.count + report.warnings.count).toBe(0);
   });
 });
 
 describe("readTable: dirty rows", () => {
   it("reports each with file:line and keeps reading", async () => {
-    const { outcome, rows, problems } = await read(
+    const { outcome, rows, problems, warnings } = await read(
       [
         ORG_HEADER,
         "dist-1,active,,District,district,D,", // 2: fine
@@ -74,10 +98,11 @@ describe("readTable: dirty rows", () => {
     expect(problems).toEqual([
       "orgs.csv:3: sourcedId is blank",
       "orgs.csv:4: has 6 fields, the header has 7",
-      'orgs.csv:5: status "retired" is not one of active, tobedeleted',
       'orgs.csv:5: type "campus" is not one of department, school, district, local, state, national',
       "orgs.csv:6: name is blank",
     ]);
+    // An org's status is not read by the sync: held to the spec as a warning only.
+    expect(warnings).toEqual(['orgs.csv:5: status "retired" is not one of active, tobedeleted']);
     // Rows with a sourcedId are still handed on (so that references to them are not reported too).
     expect(rows.map((r) => r.id("sourcedId"))).toEqual(["dist-1", "sch-3", "sch-4", "sch-5", "sch-6"]);
   });
@@ -107,13 +132,14 @@ describe("readTable: dirty rows", () => {
 
   it("counts every problem but keeps only the first ones", async () => {
     const rows = Array.from({ length: 150 }, (_, i) => `,active,,Org ${i},school,${i},`);
-    const problems = new Problems(100);
+    const report = newReport(100);
     await readTable(
       memorySource({ "orgs.csv": [ORG_HEADER, ...rows].join("\n") }, 4096),
-      TABLES.orgs,
-      problems,
+      ORGS,
+      report,
       () => undefined,
     );
+    const problems = report.errors;
     expect(problems.count).toBe(150);
     expect(problems.list).toHaveLength(100);
     expect(problems.list[99]).toEqual({ file: "orgs.csv", line: 101, message: "sourcedId is blank" });

@@ -1,13 +1,16 @@
-// Reads a whole OneRoster 1.1 CSV bundle into the index the Provider methods answer from: the groups
-// (as OneRoster JSON-shaped records, so that group matching sees the same fields as over REST), the
+// Reads a OneRoster 1.1 CSV bundle into the index the Provider methods answer from: the groups (as
+// OneRoster JSON-shaped records, so that group matching sees the same fields as over REST), the
 // users (normalised once, shared by every answer), users by org, and each class's active student
-// and teacher enrollments as references to those users. Rows are streamed; nothing else is kept.
-// Any problem in the bundle (header, row, dangling reference) fails the load: no partial roster.
+// and teacher enrollments as references to those users. Rows are streamed; of each row only the
+// fields the sync reads are kept (needs.ts). A problem with what the sync reads (a key, a role, a
+// status, a matched field, a reference membership follows) fails the load: no partial roster. Other
+// departures from the spec are warnings.
 import { normaliseUser } from "../oneroster/normalise.js";
-import type { OneRosterRecord } from "../oneroster/paging.js";
 import type { ProgressFn, RosterGroup, RosterUser } from "../types.js";
 import { readManifest } from "./manifest.js";
-import { readTable, type CsvRow, type Problems } from "./parse.js";
+import type { CsvNeeds } from "./needs.js";
+import { readTable, type CsvRow, type Problems, type Report } from "./parse.js";
+import { list, recordReader, Refs } from "./records.js";
 import type { BundleSource } from "./source.js";
 import { TABLES, type TableName } from "./tables.js";
 
@@ -33,25 +36,6 @@ export interface RosterIndex {
   rows: number;
 }
 
-interface Ref {
-  sourcedId: string;
-  type: string;
-}
-
-const list = (value: string): string[] =>
-  value
-    .split(",")
-    .map((v) => v.trim())
-    .filter((v) => v !== "");
-
-/** `{LDAP:jdoe},{FED:123}` → [{ type, identifier }] as the REST binding sends userIds. */
-function userIds(value: string): { type: string; identifier: string }[] {
-  return [...value.matchAll(/\{([^:}]*):([^}]*)\}/g)].map((m) => ({
-    type: m[1]!.trim(),
-    identifier: m[2]!.trim(),
-  }));
-}
-
 function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
   const existing = map.get(key);
   if (existing) {
@@ -63,11 +47,11 @@ function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
 
 /** What the loader keeps while reading, before the index is handed out. */
 class Loader {
-  readonly orgs = new Map<string, RosterGroup>();
+  readonly orgIds = new Set<string>();
   readonly userById = new Map<string, RosterUser>();
-  /** Tables whose rows were read; references into others are not checked (their problem is reported). */
+  /** Tables whose rows were read; references into others are not checked. */
   readonly readable = new Set<TableName>();
-  readonly refs = new Map<string, Ref>();
+  readonly refs = new Refs();
   readonly index: RosterIndex = {
     schools: [],
     schoolIds: new Set(),
@@ -84,55 +68,53 @@ class Loader {
 
   constructor(
     readonly source: BundleSource,
-    readonly problems: Problems,
+    readonly needs: CsvNeeds,
+    readonly report: Report,
     readonly onProgress: ProgressFn | undefined,
   ) {}
 
-  /** One shared ref object per target, so a reference costs a pointer. */
-  ref(type: string, sourcedId: string): Ref {
-    const key = `${type}:${sourcedId}`;
-    let ref = this.refs.get(key);
-    if (!ref) {
-      ref = { sourcedId, type };
-      this.refs.set(key, ref);
-    }
-    return ref;
+  problems(strict: boolean): Problems {
+    return strict ? this.report.errors : this.report.warnings;
   }
 
-  /** Records a dangling reference unless the referenced table itself could not be read. */
+  /** False (and a problem, an error when `strict`) for a reference to a row its table lacks. */
   known(
     row: CsvRow,
-    file: string,
     column: string,
     id: string,
     table: TableName,
     ids: { has(id: string): boolean },
-  ) {
+    strict: boolean,
+  ): boolean {
     if (id === "") {
-      return false; // reported as a blank required field
+      return false; // reported as a blank field where it is required
     }
     if (this.readable.has(table) && !ids.has(id)) {
-      this.problems.add(file, row.line, `${column} "${id}" is not in ${TABLES[table].file}`);
+      this.problems(strict).add(row.file, row.line, `${column} "${id}" is not in ${TABLES[table].file}`);
       return false;
     }
     return true;
   }
 
-  unique(row: CsvRow, file: string, ids: { has(id: string): boolean }): boolean {
+  /** A key seen before is an error: two rows claiming one id leave the roster ambiguous. */
+  unique(row: CsvRow, ids: { has(id: string): boolean }): boolean {
     const id = row.id("sourcedId");
     if (ids.has(id)) {
-      this.problems.add(file, row.line, `sourcedId "${id}" repeats an earlier row`);
+      this.report.errors.add(row.file, row.line, `sourcedId "${id}" repeats an earlier row`);
       return false;
     }
     return true;
   }
 
-  async table(name: TableName, onRow: (row: CsvRow) => void): Promise<void> {
-    const spec = TABLES[name];
+  async table(name: TableName, onRow: (row: CsvRow) => void, key?: string): Promise<void> {
+    if (!this.needs.tables.has(name)) {
+      return;
+    }
+    const spec = { ...TABLES[name], use: this.needs.use[name], key };
     const outcome = await readTable(
       this.source,
       spec,
-      this.problems,
+      this.report,
       (row) => {
         this.index.rows += 1;
         onRow(row);
@@ -140,172 +122,124 @@ class Loader {
       this.onProgress,
     );
     if (outcome === "missing") {
-      this.problems.add(spec.file, undefined, "is missing (the manifest lists it as bulk)");
+      this.report.errors.add(spec.file, undefined, "is missing (the manifest lists it as bulk)");
     } else if (outcome === "read") {
       this.readable.add(name);
     }
   }
 
-  base(row: CsvRow, name: TableName): Record<string, unknown> {
-    return {
-      ...row.extras(TABLES[name].columns),
-      sourcedId: row.id("sourcedId"),
-      status: row.id("status"),
-      dateLastModified: row.id("dateLastModified"),
-    };
+  groupReader(table: "orgs" | "courses" | "classes", type: "schools" | "courses" | "classes") {
+    const fields = this.needs.groupFields;
+    return recordReader(table, fields === "all" ? "all" : fields[type], this.refs, TABLES[table].columns);
   }
 }
 
-/** Reads the bundle. Returns the index, or undefined when there were problems (see `problems`). */
+/** Reads the bundle. Returns the index, or undefined when there were errors (see `report`). */
 export async function loadBundle(
   source: BundleSource,
-  problems: Problems,
+  needs: CsvNeeds,
+  report: Report,
   onProgress?: ProgressFn,
 ): Promise<RosterIndex | undefined> {
-  if (!(await readManifest(source, problems))) {
+  if (!(await readManifest(source, needs, report))) {
     return undefined;
   }
-  const l = new Loader(source, problems, onProgress);
+  const l = new Loader(source, needs, report, onProgress);
   const { index } = l;
+  const courses = needs.tables.has("courses");
 
   const parents: { row: CsvRow; parent: string }[] = [];
+  const org = l.groupReader("orgs", "schools");
   await l.table("orgs", (row) => {
-    if (!l.unique(row, "orgs.csv", l.orgs)) {
+    if (!l.unique(row, l.orgIds)) {
       return;
     }
-    const parent = row.id("parentSourcedId");
-    const fields: OneRosterRecord = {
-      ...l.base(row, "orgs"),
-      sourcedId: row.id("sourcedId"),
-      name: row.get("name"),
-      type: row.id("type"),
-      identifier: row.get("identifier"),
-      parent: parent ? l.ref("org", parent) : null,
-    };
-    const org: RosterGroup = { type: "schools", sourcedId: fields.sourcedId, fields };
-    l.orgs.set(org.sourcedId, org);
+    l.orgIds.add(row.id("sourcedId"));
     if (row.id("type").toLowerCase() === "school") {
-      index.schools.push(org);
-      index.schoolIds.add(org.sourcedId);
+      const fields = org(row);
+      index.schools.push({ type: "schools", sourcedId: fields.sourcedId, fields });
+      index.schoolIds.add(fields.sourcedId);
     }
+    const parent = row.id("parentSourcedId");
     if (parent) {
       parents.push({ row, parent });
     }
   });
   for (const { row, parent } of parents) {
-    l.known(row, "orgs.csv", "parentSourcedId", parent, "orgs", l.orgs);
+    l.known(row, "parentSourcedId", parent, "orgs", l.orgIds, false);
   }
 
+  const course = l.groupReader("courses", "courses");
   await l.table("courses", (row) => {
-    if (!l.unique(row, "courses.csv", index.courseIds)) {
+    if (!l.unique(row, index.courseIds)) {
       return;
     }
-    const org = row.id("orgSourcedId");
-    l.known(row, "courses.csv", "orgSourcedId", org, "orgs", l.orgs);
-    const year = row.id("schoolYearSourcedId");
-    const fields: OneRosterRecord = {
-      ...l.base(row, "courses"),
-      sourcedId: row.id("sourcedId"),
-      title: row.get("title"),
-      schoolYear: year ? l.ref("academicSession", year) : null,
-      courseCode: row.get("courseCode"),
-      grades: list(row.get("grades")),
-      subjects: list(row.get("subjects")),
-      subjectCodes: list(row.get("subjectCodes")),
-      org: l.ref("org", org),
-    };
+    l.known(row, "orgSourcedId", row.id("orgSourcedId"), "orgs", l.orgIds, false);
+    const fields = course(row);
     index.courseIds.add(fields.sourcedId);
     index.courses.push({ type: "courses", sourcedId: fields.sourcedId, fields });
   });
 
+  const cls = l.groupReader("classes", "classes");
   await l.table("classes", (row) => {
-    if (!l.unique(row, "classes.csv", index.classIds)) {
+    if (!l.unique(row, index.classIds)) {
       return;
     }
-    const course = row.id("courseSourcedId");
-    const school = row.id("schoolSourcedId");
-    l.known(row, "classes.csv", "courseSourcedId", course, "courses", index.courseIds);
-    l.known(row, "classes.csv", "schoolSourcedId", school, "orgs", l.orgs);
-    const fields: OneRosterRecord = {
-      ...l.base(row, "classes"),
-      sourcedId: row.id("sourcedId"),
-      title: row.get("title"),
-      classCode: row.get("classCode"),
-      classType: row.id("classType"),
-      location: row.get("location"),
-      grades: list(row.get("grades")),
-      subjects: list(row.get("subjects")),
-      subjectCodes: list(row.get("subjectCodes")),
-      course: l.ref("course", course),
-      school: l.ref("org", school),
-      terms: list(row.get("termSourcedIds")).map((id) => l.ref("academicSession", id)),
-      periods: list(row.get("periods")),
-    };
-    const cls: RosterGroup = { type: "classes", sourcedId: fields.sourcedId, fields };
-    index.classIds.add(cls.sourcedId);
-    index.classes.push(cls);
-    pushTo(index.classesByCourse, course, cls);
+    const courseId = row.id("courseSourcedId");
+    // Which classes a course mapping selects: strict when one is configured.
+    l.known(row, "courseSourcedId", courseId, "courses", index.courseIds, courses);
+    l.known(row, "schoolSourcedId", row.id("schoolSourcedId"), "orgs", l.orgIds, false);
+    const fields = cls(row);
+    const group: RosterGroup = { type: "classes", sourcedId: fields.sourcedId, fields };
+    index.classIds.add(group.sourcedId);
+    index.classes.push(group);
+    if (courseId) {
+      pushTo(index.classesByCourse, courseId, group);
+    }
   });
 
+  const user = recordReader("users", needs.userFields, l.refs, TABLES.users.columns);
   await l.table("users", (row) => {
-    if (!l.unique(row, "users.csv", l.userById)) {
+    if (!l.unique(row, l.userById)) {
       return;
     }
     const orgs = list(row.get("orgSourcedIds"));
-    for (const org of orgs) {
-      l.known(row, "users.csv", "orgSourcedIds", org, "orgs", l.orgs);
+    for (const orgId of orgs) {
+      l.known(row, "orgSourcedIds", orgId, "orgs", l.orgIds, false);
     }
-    const extras = row.extras(TABLES.users.columns);
-    // `password` is never kept: secrets stay out of logs, errors and the database.
-    const record: OneRosterRecord = {
-      ...extras,
-      sourcedId: row.id("sourcedId"),
-      status: row.id("status"),
-      dateLastModified: row.id("dateLastModified"),
-      username: row.get("username"),
-      userIds: userIds(row.get("userIds")),
-      enabledUser: row.id("enabledUser"),
-      givenName: row.get("givenName"),
-      familyName: row.get("familyName"),
-      middleName: row.get("middleName"),
-      role: row.id("role"),
-      identifier: row.get("identifier"),
-      email: row.get("email"),
-      sms: row.get("sms"),
-      phone: row.get("phone"),
-      agents: list(row.get("agentSourcedIds")).map((id) => l.ref("user", id)),
-      orgs: orgs.map((id) => l.ref("org", id)),
-      grades: list(row.get("grades")),
-    };
-    const user = normaliseUser(record);
-    l.userById.set(user.sourcedId, user);
-    index.users.push(user);
-    for (const org of new Set(orgs)) {
-      pushTo(index.usersByOrg, org, user);
+    const member = normaliseUser(user(row));
+    l.userById.set(member.sourcedId, member);
+    index.users.push(member);
+    for (const orgId of new Set(orgs)) {
+      pushTo(index.usersByOrg, orgId, member);
     }
   });
 
-  await l.table("enrollments", (row) => {
-    const classId = row.id("classSourcedId");
-    const userId = row.id("userSourcedId");
-    const classKnown = l.known(row, "enrollments.csv", "classSourcedId", classId, "classes", index.classIds);
-    const userKnown = l.known(row, "enrollments.csv", "userSourcedId", userId, "users", l.userById);
-    l.known(row, "enrollments.csv", "schoolSourcedId", row.id("schoolSourcedId"), "orgs", l.orgs);
-    const role = row.id("role").toLowerCase();
-    const user = l.userById.get(userId);
-    if (!classKnown || !userKnown || !user || row.id("status").toLowerCase() === "tobedeleted") {
-      return;
-    }
-    if (role !== "student" && role !== "teacher") {
-      return;
-    }
-    let members = index.classMembers.get(classId);
-    if (!members) {
-      members = { students: [], teachers: [] };
-      index.classMembers.set(classId, members);
-    }
-    (role === "student" ? members.students : members.teachers).push(user);
-  });
+  await l.table(
+    "enrollments",
+    (row) => {
+      const classId = row.id("classSourcedId");
+      const userId = row.id("userSourcedId");
+      // A row marked tobedeleted makes nobody a member: what it points at is not checked strictly.
+      const live = row.id("status").toLowerCase() !== "tobedeleted";
+      const classKnown = l.known(row, "classSourcedId", classId, "classes", index.classIds, live);
+      const userKnown = l.known(row, "userSourcedId", userId, "users", l.userById, live);
+      l.known(row, "schoolSourcedId", row.id("schoolSourcedId"), "orgs", l.orgIds, false);
+      const role = row.id("role").toLowerCase();
+      const member = l.userById.get(userId);
+      if (!classKnown || !userKnown || !member || !live || (role !== "student" && role !== "teacher")) {
+        return;
+      }
+      let members = index.classMembers.get(classId);
+      if (!members) {
+        members = { students: [], teachers: [] };
+        index.classMembers.set(classId, members);
+      }
+      (role === "student" ? members.students : members.teachers).push(member);
+    },
+    // Enrollments' own sourcedIds identify nothing the sync uses.
+    "userSourcedId",
+  );
 
-  return problems.count === 0 ? index : undefined;
+  return report.errors.count === 0 ? index : undefined;
 }

@@ -2,8 +2,10 @@
 // instance (one sync cycle), then every Provider method answers from the in-memory index with the
 // semantics of the OneRoster REST endpoints it stands in for (/classes/{id}/students,
 // /schools/{id}/students, /courses/{id}/classes, /students …). Concurrent first calls share one load.
+// Given the mappings it serves, it reads only the files and keeps only the fields they use, and
+// tolerates (logs as warnings) departures from the spec in what they do not use.
 import type { Logger } from "pino";
-import type { ProviderConfig } from "../../config/schema.js";
+import type { MappingConfig, ProviderConfig } from "../../config/schema.js";
 import { ProviderError } from "../../errors.js";
 import type {
   GroupType,
@@ -15,26 +17,29 @@ import type {
   UserKind,
 } from "../types.js";
 import { loadBundle, type RosterIndex } from "./bundle.js";
-import { readManifest } from "./manifest.js";
-import { formatProblem, Problems, type CsvProblem } from "./parse.js";
+import { csvNeeds, type CsvNeeds } from "./needs.js";
+import { formatProblem, Problems, type CsvProblem, type Report } from "./parse.js";
 import { openBundle, type BundleSource } from "./source.js";
 
 /** Problems listed in an error's message; the error's `problems` holds up to 100. */
 const PROBLEMS_IN_MESSAGE = 10;
+/** Warnings named in the run's log and in `validate`; the rest are counted. */
+const WARNINGS_SHOWN = 5;
 
-/** A bundle that breaks the OneRoster 1.1 CSV rules: nothing of it is used. */
+/** A bundle that breaks the OneRoster 1.1 CSV rules in what the sync reads: nothing of it is used. */
 export class CsvBundleError extends ProviderError {
   declare readonly problems: readonly CsvProblem[];
   readonly problemCount: number;
 
-  constructor(provider: string, location: string, problems: Problems) {
+  constructor(provider: string, location: string, problems: Problems, warnings = 0) {
     const shown = problems.list.slice(0, PROBLEMS_IN_MESSAGE).map((p) => `  ${formatProblem(p)}`);
     const more = problems.count > shown.length ? [`  … and ${problems.count - shown.length} more`] : [];
     const noun = problems.count === 1 ? "problem" : "problems";
+    const tolerated = warnings > 0 ? ` (and ${warnings} it does not depend on)` : "";
     super(
       "PROVIDER_RESPONSE",
       [
-        `provider ${provider}: CSV bundle ${location} has ${problems.count} ${noun}; none of it was used:`,
+        `provider ${provider}: CSV bundle ${location} has ${problems.count} ${noun} with what the sync reads${tolerated}; none of it was used:`,
         ...shown,
         ...more,
       ].join("\n"),
@@ -56,9 +61,15 @@ export class CsvConnector implements Provider {
   readonly stats: ProviderStats = { requests: 0, retries: 0, status429: 0 };
   readonly #path: string;
   readonly #logger: Logger | undefined;
+  readonly #needs: CsvNeeds;
   #index: Promise<RosterIndex> | undefined;
+  #warnings: Problems | undefined;
 
-  constructor(config: ProviderConfig, options: { logger?: Logger | undefined } = {}) {
+  /** `mappings`: the ones this connector serves; without them every file and column is read and kept. */
+  constructor(
+    config: ProviderConfig,
+    options: { logger?: Logger | undefined; mappings?: readonly MappingConfig[] | undefined } = {},
+  ) {
     if (!config.path) {
       throw new ProviderError(
         "PROVIDER_RESPONSE",
@@ -71,6 +82,7 @@ export class CsvConnector implements Provider {
     this.name = config.name;
     this.#path = config.path;
     this.#logger = options.logger;
+    this.#needs = csvNeeds(config, options.mappings);
   }
 
   async listGroups(type: GroupType, onProgress?: ProgressFn): Promise<RosterGroup[]> {
@@ -130,15 +142,18 @@ export class CsvConnector implements Provider {
     return index.users.filter((u) => u.role === role);
   }
 
-  /** The bundle can be opened and its manifest is a OneRoster 1.1 bulk manifest. */
+  /** The bundle is read as a fetch reads it: what the sync reads is usable (else the error says where). */
   async check(): Promise<void> {
-    const problems = new Problems();
-    await this.#withSource(async (source) => {
-      await readManifest(source, problems);
-      if (problems.count > 0) {
-        throw new CsvBundleError(this.name, source.location, problems);
-      }
-    });
+    await this.#load();
+  }
+
+  /** Problems the last load tolerated (the sync does not depend on them): how many, the first few. */
+  tolerated(): { count: number; shown: string[] } {
+    const warnings = this.#warnings;
+    return {
+      count: warnings?.count ?? 0,
+      shown: (warnings?.list ?? []).slice(0, WARNINGS_SHOWN).map(formatProblem),
+    };
   }
 
   async close(): Promise<void> {}
@@ -146,10 +161,18 @@ export class CsvConnector implements Provider {
   #load(onProgress?: ProgressFn): Promise<RosterIndex> {
     this.#index ??= this.#withSource(async (source) => {
       const started = Date.now();
-      const problems = new Problems();
-      const index = await loadBundle(source, problems, onProgress);
+      const report: Report = { errors: new Problems(), warnings: new Problems() };
+      const index = await loadBundle(source, this.#needs, report, onProgress);
+      this.#warnings = report.warnings;
       if (!index) {
-        throw new CsvBundleError(this.name, source.location, problems);
+        throw new CsvBundleError(this.name, source.location, report.errors, report.warnings.count);
+      }
+      if (report.warnings.count > 0) {
+        const { count, shown } = this.tolerated();
+        this.#logger?.warn(
+          { provider: this.name, bundle: source.location, warnings: count, first: shown },
+          `CSV bundle has ${count} departure${count === 1 ? "" : "s"} from the OneRoster 1.1 CSV spec in what the sync does not read; synced anyway`,
+        );
       }
       this.#logger?.debug(
         { provider: this.name, rows: index.rows, users: index.users.length, ms: Date.now() - started },

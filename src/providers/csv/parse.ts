@@ -1,9 +1,11 @@
 // Streams one CSV file of a bundle row by row (csv-parse), checks its header against the table's
-// spec and each row's shape, and records what is wrong with the file and line number. Only a row
+// spec and each row's shape, and records what is wrong with the file and line number: an error
+// when it touches what the sync reads (the `use` of the table), a warning otherwise. Only a row
 // at a time is held: a 200k-row enrollments.csv never becomes one string.
 import { parse, type CsvError } from "csv-parse";
 import type { ProgressFn } from "../types.js";
 import type { BundleSource } from "./source.js";
+import type { TableUse } from "./needs.js";
 import type { TableSpec } from "./tables.js";
 
 /** Rows per progress "page". */
@@ -36,13 +38,27 @@ export class Problems {
   }
 }
 
+/** What a bundle's reading found: errors fail the load, warnings are logged and the sync goes on. */
+export interface Report {
+  errors: Problems;
+  warnings: Problems;
+}
+
+/** Errors or warnings, by whether the sync depends on what is wrong. */
+const where = (report: Report, used: boolean): Problems => (used ? report.errors : report.warnings);
+
 /** One data row: its values by column name (blank = ""), its line, and the header for extra columns. */
 export class CsvRow {
   constructor(
+    readonly file: string,
     private readonly header: ReadonlyMap<string, number>,
     readonly values: readonly string[],
     readonly line: number,
   ) {}
+
+  has(column: string): boolean {
+    return this.header.has(column);
+  }
 
   get(column: string): string {
     const at = this.header.get(column);
@@ -77,8 +93,9 @@ function newlines(values: readonly string[]): number {
 }
 
 export type ReadSpec = Pick<TableSpec, "file" | "columns" | "required" | "enums"> & {
-  /** The column that identifies a row; rows without it are problems only. Default sourcedId. */
+  /** The column without which a row is of no use (a problem only). Default sourcedId. */
   key?: string;
+  use: TableUse;
 };
 
 /**
@@ -90,7 +107,7 @@ export type ReadSpec = Pick<TableSpec, "file" | "columns" | "required" | "enums"
 export async function readTable(
   source: BundleSource,
   spec: ReadSpec,
-  problems: Problems,
+  report: Report,
   onRow: (row: CsvRow) => void,
   onProgress?: ProgressFn,
 ): Promise<"missing" | "unreadable" | "read"> {
@@ -102,6 +119,7 @@ export async function readTable(
   // lines are counted here (each record is one line plus the line breaks inside its quoted fields).
   const parser = parse({ bom: true, relax_column_count: true, max_record_size: MAX_RECORD_CHARS });
   let header: Map<string, number> | undefined;
+  let width = 0;
   let nextLine = 1;
   let pending = 0;
   const key = spec.key ?? "sourcedId";
@@ -112,7 +130,8 @@ export async function readTable(
       return true; // a blank line
     }
     if (!header) {
-      header = checkHeader(spec, record, problems);
+      header = checkHeader(spec, record, report);
+      width = record.length;
       return header !== undefined;
     }
     pending += 1;
@@ -120,12 +139,12 @@ export async function readTable(
       onProgress?.({ pages: 1, records: pending });
       pending = 0;
     }
-    if (record.length !== header.size) {
-      problems.add(spec.file, line, `has ${record.length} fields, the header has ${header.size}`);
+    if (record.length !== width) {
+      report.errors.add(spec.file, line, `has ${record.length} fields, the header has ${width}`);
       return true;
     }
-    const row = new CsvRow(header, record, line);
-    checkRow(spec, row, problems);
+    const row = new CsvRow(spec.file, header, record, line);
+    checkRow(spec, row, report);
     if (row.id(key) !== "") {
       onRow(row);
     }
@@ -157,7 +176,7 @@ export async function readTable(
         return;
       }
       const at = typeof error.lines === "number" ? error.lines : undefined;
-      problems.add(spec.file, at, `not valid CSV: ${error.message.replace(/ at line \d+/, "")}`);
+      report.errors.add(spec.file, at, `not valid CSV: ${error.message.replace(/ at line \d+/, "")}`);
       stop("unreadable");
     });
     input.on("error", (error) => parser.destroy(error));
@@ -167,7 +186,7 @@ export async function readTable(
     return outcome;
   }
   if (!header) {
-    problems.add(spec.file, undefined, "is empty (no header row)");
+    report.errors.add(spec.file, undefined, "is empty (no header row)");
     return "unreadable";
   }
   if (pending > 0) {
@@ -181,12 +200,11 @@ function isCsvError(error: unknown): error is CsvError {
   return typeof code === "string" && code.startsWith("CSV_");
 }
 
-/** The column → index map, or undefined (and a problem) when a spec column is missing or repeated. */
-function checkHeader(
-  spec: Pick<TableSpec, "file" | "columns">,
-  record: string[],
-  problems: Problems,
-): Map<string, number> | undefined {
+/**
+ * The column → index map, or undefined (and an error) when a column the sync reads is missing or a
+ * column is repeated. A spec column the sync does not read may be missing (a warning): it reads as blank.
+ */
+function checkHeader(spec: ReadSpec, record: string[], report: Report): Map<string, number> | undefined {
   const header = new Map<string, number>();
   const repeated: string[] = [];
   record.forEach((raw, i) => {
@@ -196,25 +214,31 @@ function checkHeader(
     }
     header.set(name, i);
   });
-  const missing = spec.columns.filter((c) => !header.has(c));
+  const columns = (names: string[]) => `column${names.length > 1 ? "s" : ""} ${names.join(", ")}`;
+  const missing = [...spec.use.columns].filter((c) => !header.has(c));
   if (missing.length > 0) {
-    const plural = missing.length > 1 ? "s" : "";
-    problems.add(spec.file, 1, `header lacks required column${plural} ${missing.join(", ")}`);
+    report.errors.add(spec.file, 1, `header lacks ${columns(missing)}, which the sync reads`);
   }
   if (repeated.length > 0) {
-    problems.add(spec.file, 1, `header repeats column ${repeated.join(", ")}`);
+    report.errors.add(spec.file, 1, `header repeats ${columns(repeated)}`);
+  }
+  const absent = spec.columns.filter((c) => !header.has(c) && !spec.use.columns.has(c));
+  if (absent.length > 0) {
+    report.warnings.add(spec.file, 1, `header lacks ${columns(absent)} (read as blank)`);
   }
   return missing.length > 0 || repeated.length > 0 ? undefined : header;
 }
 
-function checkRow(
-  spec: Pick<TableSpec, "file" | "required" | "enums">,
-  row: CsvRow,
-  problems: Problems,
-): void {
-  const blank = spec.required.filter((c) => row.id(c) === "");
-  if (blank.length > 0) {
-    problems.add(spec.file, row.line, `${blank.join(", ")} ${blank.length > 1 ? "are" : "is"} blank`);
+function checkRow(spec: ReadSpec, row: CsvRow, report: Report): void {
+  const blank = [...new Set([...spec.required, ...spec.use.values])].filter(
+    (c) => row.has(c) && row.id(c) === "",
+  );
+  for (const used of [true, false]) {
+    const these = blank.filter((c) => spec.use.values.has(c) === used);
+    if (these.length > 0) {
+      const verb = these.length > 1 ? "are" : "is";
+      where(report, used).add(spec.file, row.line, `${these.join(", ")} ${verb} blank`);
+    }
   }
   for (const [column, vocabulary] of Object.entries(spec.enums)) {
     const value = row.id(column);
@@ -226,7 +250,11 @@ function checkRow(
       vocabulary.values.some((v) => v.toLowerCase() === lower) ||
       (vocabulary.extensible === true && lower.startsWith("ext:"));
     if (!known) {
-      problems.add(spec.file, row.line, `${column} "${value}" is not one of ${vocabulary.values.join(", ")}`);
+      where(report, spec.use.columns.has(column) || vocabulary.decides === true).add(
+        spec.file,
+        row.line,
+        `${column} "${value}" is not one of ${vocabulary.values.join(", ")}`,
+      );
     }
   }
 }

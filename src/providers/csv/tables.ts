@@ -1,7 +1,8 @@
 // The OneRoster 1.1 CSV tables this connector reads (IMS OneRoster v1.1 CSV Tables, §3): each file's
-// columns, the fields a row must fill, and the enumerated fields. Headers are case-sensitive; every
-// listed column must be present (the spec requires the full header even for blank columns), in any
-// order; extra columns (such as `metadata.*` extensions) are kept and otherwise ignored.
+// columns, the fields a row must fill, and the enumerated fields. Headers are case-sensitive, columns
+// in any order. The spec wants the full header even for blank columns and a value in every required
+// field; how strictly each rule is held depends on whether the sync reads the column (needs.ts).
+// Extra columns (such as `metadata.*` extensions) are ignored unless a mapping names one.
 
 export type TableName = "orgs" | "users" | "courses" | "classes" | "enrollments" | "academicSessions";
 
@@ -12,10 +13,21 @@ export interface TableSpec {
   required: readonly string[];
   /** Fields limited to a vocabulary; blank is allowed unless the field is also required. Compared
    * ignoring case; `ext:` values are the spec's extension point where it allows one. */
-  enums: Readonly<Record<string, { values: readonly string[]; extensible?: boolean }>>;
+  enums: Readonly<
+    Record<
+      string,
+      {
+        values: readonly string[];
+        extensible?: boolean;
+        /** A value outside the vocabulary changes who is a member: always an error. */
+        decides?: boolean;
+      }
+    >
+  >;
 }
 
 const STATUS = { values: ["active", "tobedeleted"] };
+const MEMBER_STATUS = { ...STATUS, decides: true };
 const BOOLEAN = { values: ["true", "false"] };
 
 export const TABLES: Record<TableName, TableSpec> = {
@@ -112,7 +124,7 @@ export const TABLES: Record<TableName, TableSpec> = {
     ],
     required: ["sourcedId", "enabledUser", "orgSourcedIds", "role", "username", "givenName", "familyName"],
     enums: {
-      status: STATUS,
+      status: MEMBER_STATUS,
       enabledUser: BOOLEAN,
       role: {
         values: ["administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"],
@@ -136,14 +148,14 @@ export const TABLES: Record<TableName, TableSpec> = {
     ],
     required: ["sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"],
     enums: {
-      status: STATUS,
+      status: MEMBER_STATUS,
       role: { values: ["administrator", "proctor", "student", "teacher"], extensible: true },
       primary: BOOLEAN,
     },
   },
 };
 
-/** The data files a roster needs, in the order they are read (each one's references are read before it). */
+/** The data files a roster may be read from, in reading order (each one's references are read before it). */
 export const REQUIRED_TABLES = [
   "orgs",
   "courses",
