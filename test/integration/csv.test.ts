@@ -198,7 +198,7 @@ describe("validate (issue 9, item 4)", () => {
       database: () => Promise.reject(new Error("validate opens no database")),
       close: async () => undefined,
     };
-    const code = await validateCommand(ctx, (text) => (out += text));
+    const code = await validateCommand(ctx, {}, (text) => (out += text));
     return { code, out };
   }
 
