@@ -335,6 +335,11 @@ export const workerSchema = z
       .default(30 * SECOND),
     /** How often the outbox relay looks for pending events (it also runs after every commit). Default 1 s. */
     relayIntervalMs: z.number().int().min(50).default(SECOND),
+    /** A sync job whose runs stopped their worker process this many times (it was killed or died
+     * mid-run, e.g. out of memory, and the job was found stalled) is failed for good instead of being
+     * run again: a `failed` history row says why, and the mapping's next trigger runs it afresh.
+     * Scheduled jobs included (BullMQ itself never fails those for stalling). Default 2. */
+    maxStalledCount: z.number().int().min(1).max(100).default(2),
   })
   .strict();
 export type WorkerConfig = z.infer<typeof workerSchema>;
@@ -345,6 +350,7 @@ const WORKER_DEFAULTS = {
   stalledIntervalMs: 30 * SECOND,
   shutdownGraceMs: 30 * SECOND,
   relayIntervalMs: SECOND,
+  maxStalledCount: 2,
 } satisfies WorkerConfig;
 
 export const configSchema = z
