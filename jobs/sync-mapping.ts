@@ -37,7 +37,7 @@ import { OneRosterConnector } from "../src/providers/oneroster/connector.js";
 import { TokenBucket } from "../src/providers/token-bucket.js";
 import type { Provider } from "../src/providers/types.js";
 import type { Database } from "../src/store/db.js";
-import { recordRun } from "../src/store/index.js";
+import { recordRun, type RunRow } from "../src/store/index.js";
 import { FetchCache } from "../src/sync/resolve.js";
 import { progressLogger, runMapping, RunFailedError, runSummary, type RunSummary } from "../src/sync/run.js";
 import { newRunId } from "../src/util/ids.js";
@@ -262,10 +262,10 @@ async function failStalled(
     `or crashed), worker.maxStalledCount is ${maxStalledCount}: failed for good; the next trigger ` +
     `runs the mapping again`;
   const now = new Date();
-  const row = {
+  const row: RunRow = {
     id: newRunId(now),
     mapping,
-    status: "failed" as const,
+    status: "failed",
     trigger,
     startedAt: now,
     finishedAt: now,
