@@ -12,6 +12,10 @@
 //   before committing, so nothing of that attempt exists) runs afresh. Event ids derive from the run
 //   id, but a mapping never has two committed runs with the same diff: the second diffs against the
 //   snapshot the first committed.
+// - A job whose runs stopped their worker `worker.maxStalledCount` times (the process died under it,
+//   e.g. out of memory, and the stalled check handed the job to the next worker) is failed for good
+//   before it runs again, with a `failed` history row saying so: otherwise a run that kills its
+//   process takes every worker that picks it up down with it, and their other mappings too.
 // - Failures are classified by a table (classifyFailure): permanent ones fail the job at once with
 //   UnrecoverableError (the run is recorded as failed); transient ones are thrown, and BullMQ
 //   retries the job with exponential backoff (SYNC_JOB_OPTIONS in src/worker/schedules.ts).
@@ -33,8 +37,9 @@ import { OneRosterConnector } from "../src/providers/oneroster/connector.js";
 import { TokenBucket } from "../src/providers/token-bucket.js";
 import type { Provider } from "../src/providers/types.js";
 import type { Database } from "../src/store/db.js";
+import { recordRun, type RunRow } from "../src/store/index.js";
 import { FetchCache } from "../src/sync/resolve.js";
-import { progressLogger, runMapping, RunFailedError, type RunSummary } from "../src/sync/run.js";
+import { progressLogger, runMapping, RunFailedError, runSummary, type RunSummary } from "../src/sync/run.js";
 import { newRunId } from "../src/util/ids.js";
 import type { WorkerObserver } from "../src/worker/http.js";
 import { mappingLock, type Locks } from "../src/worker/locks.js";
@@ -183,6 +188,10 @@ export function createSyncProcessor(deps: SyncProcessorDeps) {
       return skip("mapping not configured");
     }
 
+    if (job.stalledCounter >= config.worker.maxStalledCount) {
+      await failStalled(job, trigger, config.worker.maxStalledCount, deps, log);
+    }
+
     const lease = await deps.locks.tryAcquire(mappingLock(name));
     if (!lease) {
       log.info({ trigger }, "trigger skipped: a run of this mapping is in progress");
@@ -238,4 +247,42 @@ export function createSyncProcessor(deps: SyncProcessorDeps) {
       await lease.release();
     }
   };
+}
+
+/** Records the failed run of a job stalled too often, and fails the job for good. */
+async function failStalled(
+  job: Job<SyncJobData>,
+  trigger: string,
+  maxStalledCount: number,
+  deps: SyncProcessorDeps,
+  log: Logger,
+): Promise<never> {
+  const mapping = job.data.mapping;
+  const stalls = job.stalledCounter;
+  const error =
+    `the run stopped its worker ${stalls} times (the process died under it: out of memory, killed ` +
+    `or crashed), worker.maxStalledCount is ${maxStalledCount}: failed for good; the next trigger ` +
+    `runs the mapping again`;
+  const now = new Date();
+  const row: RunRow = {
+    id: newRunId(now),
+    mapping,
+    status: "failed",
+    trigger,
+    startedAt: now,
+    finishedAt: now,
+    members: null,
+    added: 0,
+    removed: 0,
+    updated: 0,
+    requests: 0,
+    durationMs: 0,
+    error,
+    forced: false,
+  };
+  await recordRun(deps.db, row);
+  log.error({ stalled: stalls, maxStalledCount, runId: row.id }, `sync failed for good: ${error}`);
+  deps.observer?.runFinished(runSummary(row));
+  deps.observer?.jobFailed(mapping, "permanent");
+  throw new UnrecoverableError(`${mapping}: ${error}`);
 }

@@ -3,6 +3,7 @@
 import { z } from "zod";
 
 const SECOND = 1000;
+const MIB = 2 ** 20;
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 
@@ -132,6 +133,17 @@ export const providerSchema = z
       .int()
       .min(100)
       .default(30 * SECOND),
+    /** Largest response body accepted from this provider (REST types), in bytes once decoded (gzip,
+     * deflate and br bodies are counted after decompression, while they stream). Past it the request
+     * is aborted and the run fails, not retried, naming the URL and this limit; it also bounds the
+     * OAuth 2 token response. 1 KiB to 512 MiB (about the longest string V8 can parse). Default
+     * 64 MiB, several times a 10,000-record page. */
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(512 * MIB)
+      .default(64 * MIB),
     /** Group fields compared with a mapping's `match` by default. Default [sourcedId, name, title]. */
     matchGroupsBy: matchFields.default(["sourcedId", "name", "title"]),
     /** The user field that identifies a user across runs. Default sourcedId. */
@@ -323,6 +335,11 @@ export const workerSchema = z
       .default(30 * SECOND),
     /** How often the outbox relay looks for pending events (it also runs after every commit). Default 1 s. */
     relayIntervalMs: z.number().int().min(50).default(SECOND),
+    /** A sync job whose runs stopped their worker process this many times (it was killed or died
+     * mid-run, e.g. out of memory, and the job was found stalled) is failed for good instead of being
+     * run again: a `failed` history row says why, and the mapping's next trigger runs it afresh.
+     * Scheduled jobs included (BullMQ itself never fails those for stalling). Default 2. */
+    maxStalledCount: z.number().int().min(1).max(100).default(2),
   })
   .strict();
 export type WorkerConfig = z.infer<typeof workerSchema>;
@@ -333,6 +350,7 @@ const WORKER_DEFAULTS = {
   stalledIntervalMs: 30 * SECOND,
   shutdownGraceMs: 30 * SECOND,
   relayIntervalMs: SECOND,
+  maxStalledCount: 2,
 } satisfies WorkerConfig;
 
 export const configSchema = z

@@ -7,6 +7,7 @@ import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import type { AuthConfig, ProviderConfig } from "../config/schema.js";
 import { ProviderError, RosterSyncError, safeUrl } from "../errors.js";
+import { fetchBounded, ResponseTooLargeError } from "./bounded-body.js";
 import { signRequest } from "./oneroster/auth/oauth1.js";
 import { defaultTokenUrl, OAuth2TokenSource } from "./oneroster/auth/oauth2.js";
 import { AdaptiveRate, isThrottleSignal } from "./adaptive-rate.js";
@@ -77,6 +78,7 @@ export function createAuthorizer(config: ProviderConfig, client: Got): Authorize
           clientSecret: auth.clientSecret,
           scope: auth.scope,
           got: client,
+          maxResponseBytes: config.maxResponseBytes,
         }),
       );
   }
@@ -129,6 +131,8 @@ export interface HttpClientOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -190,7 +194,7 @@ type Attempt =
       kind: "response";
       status: number;
       headers: Headers;
-      body: string;
+      body: Buffer;
       onUnauthorized?: (() => boolean) | undefined;
     }
   | { kind: "error"; error: unknown };
@@ -231,25 +235,45 @@ export function createHttpClient(config: ProviderConfig, options: HttpClientOpti
       }
       stats.requests += 1;
       try {
-        const response = await client.get(url.toString(), { headers: authorization.headers });
-        return {
-          kind: "response",
-          status: response.statusCode,
-          headers: response.headers,
-          body: response.body,
-          onUnauthorized: authorization.onUnauthorized,
-        };
+        const response = await fetchBounded(
+          client,
+          url.toString(),
+          { headers: authorization.headers },
+          // Only a 2xx body is used; the others are judged by status and headers alone.
+          { maxBytes: config.maxResponseBytes, wantBody: (status) => classifyStatus(status) === "ok" },
+        );
+        return { kind: "response", ...response, onUnauthorized: authorization.onUnauthorized };
       } catch (error) {
+        if (error instanceof ResponseTooLargeError) {
+          return { kind: "error", error: tooLarge(url, error) };
+        }
         return { kind: "error", error };
       }
     });
   }
 
-  function parseJson(body: string, where: string, status: number): unknown {
+  /** Sending the same request again gets the same answer: a permanent failure of the run. */
+  function tooLarge(url: URL, error: ResponseTooLargeError): ProviderError {
+    const where = safeUrl(url);
+    return new ProviderError(
+      "PROVIDER_RESPONSE",
+      `provider ${provider}: the response at ${where} ${error.message}, the limit ` +
+        `providers.${provider}.maxResponseBytes; the request was aborted`,
+      provider,
+      where,
+      undefined,
+    );
+  }
+
+  /** Takes the body out of `response` so that the bytes can be freed while their text is parsed. */
+  function parseJson(response: { body: Buffer }, where: string, status: number): unknown {
+    // One string from the whole buffer (never a concatenation of chunk strings), then JSON.parse.
+    const body = response.body.toString("utf8");
+    response.body = EMPTY;
     try {
       return JSON.parse(body);
     } catch {
-      const trimmed = body.trimStart();
+      const trimmed = body.slice(0, 1000).trimStart();
       const what =
         trimmed === ""
           ? "an empty body"
@@ -328,7 +352,7 @@ export function createHttpClient(config: ProviderConfig, options: HttpClientOpti
           bucket.setRate(after);
         }
         if (kind === "ok") {
-          return { body: parseJson(result.body, where, status), headers, url: url.toString(), status };
+          return { body: parseJson(result, where, status), headers, url: url.toString(), status };
         }
         if (kind === "auth") {
           if (status === 401 && !refreshedAuth && result.onUnauthorized?.()) {

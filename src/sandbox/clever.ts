@@ -8,6 +8,7 @@ import { CleverView, lowerBound, type CleverObject, type CleverResolved } from "
 import type { FaultInjector } from "./faults.js";
 import { HTML_ERROR_PAGE, send } from "./respond.js";
 import type { District } from "./roster.js";
+import { sendGzipBomb } from "./gzip-bomb.js";
 
 export const CLEVER_PREFIX = "/v3.0/";
 
@@ -160,6 +161,10 @@ export class CleverApi {
     const wait = this.#ctx.faults.latency();
     if (wait > 0) {
       await this.#ctx.delay(wait);
+    }
+    if (fault?.kind === "gzipBomb") {
+      await sendGzipBomb(res, fault.bytes);
+      return 200;
     }
     if (fault?.kind === "html") {
       send(res, 200, HTML_ERROR_PAGE);

@@ -31,10 +31,16 @@ export interface SandboxFaults {
   failPaging?: { afterPages: number; status?: number; path?: string };
   /** Seed of the random faults. Default: the district's seed. */
   seed?: number;
+  /** API requests whose path matches `path` (a regular expression's source, below the API prefix;
+   * default all) are answered 200 with a gzip body that expands to `bytes` (default 2 GiB) of
+   * `{"users":[`, spaces and `]}`, made on the fly (src/sandbox/gzip-bomb.ts). Decided first. */
+  gzipBomb?: { bytes?: number; path?: string };
 }
 
 export type FaultDecision =
-  { kind: "status"; status: number; headers: Record<string, string>; reason: string } | { kind: "html" };
+  | { kind: "status"; status: number; headers: Record<string, string>; reason: string }
+  | { kind: "html" }
+  | { kind: "gzipBomb"; bytes: number };
 
 /** Keys that can be cleared with `null` in a merge. */
 type FaultKey = keyof SandboxFaults;
@@ -52,6 +58,7 @@ const FAULT_KEYS: FaultKey[] = [
   "failStatus",
   "failPaging",
   "seed",
+  "gzipBomb",
 ];
 
 /** Checks an untrusted fault object (from the admin API); throws a TypeError naming the bad key. */
@@ -71,6 +78,14 @@ export function parseFaults(input: unknown, allowNull: boolean): Record<string, 
         throw new TypeError("failPath must be a string (a regular expression)");
       }
       new RegExp(value);
+    } else if (key === "gzipBomb") {
+      const v = value as { bytes?: unknown; path?: unknown } | null;
+      if (v === null || typeof v !== "object" || (v.bytes !== undefined && !(Number(v.bytes) >= 0))) {
+        throw new TypeError("gzipBomb must be { bytes?: number, path?: string }");
+      }
+      if (v.path !== undefined) {
+        new RegExp(String(v.path));
+      }
     } else if (key === "failPaging") {
       const v = value as { afterPages?: unknown; status?: unknown; path?: unknown } | null;
       if (v === null || typeof v !== "object" || typeof v.afterPages !== "number" || v.afterPages < 0) {
@@ -149,11 +164,14 @@ export class FaultInjector {
   }
 
   /**
-   * The fault, if any, for one API request, in this order: rate limit, failPaging, failAfterRequests,
+   * The fault, if any, for one API request, in this order: gzip bomb, rate limit, failPaging, failAfterRequests,
    * random 429, random 5xx, HTML page. `path` is below the API prefix; `page` is set for list endpoints.
    */
   decide(path: string, page: { offset: number; limit: number } | undefined): FaultDecision | undefined {
     const f = this.faults;
+    if (f.gzipBomb && (f.gzipBomb.path === undefined || new RegExp(f.gzipBomb.path).test(path))) {
+      return { kind: "gzipBomb", bytes: f.gzipBomb.bytes ?? 2 ** 31 };
+    }
     const rps = f.requestsPerSecond;
     if (rps !== undefined && rps > 0) {
       const now = this.now();

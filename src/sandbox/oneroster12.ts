@@ -19,6 +19,7 @@ import { applySort, linkHeader, parseFields, parseFilter, parsePaging, QueryErro
 import { API_PREFIX } from "./records.js";
 import { HTML_ERROR_PAGE, imsxError, send } from "./respond.js";
 import type { District } from "./roster.js";
+import { sendGzipBomb } from "./gzip-bomb.js";
 
 export const V1P2_PREFIX = "/ims/oneroster/rostering/v1p2/";
 
@@ -192,6 +193,10 @@ export class OneRoster12Api {
     const wait = this.#ctx.faults.latency();
     if (wait > 0) {
       await this.#ctx.delay(wait);
+    }
+    if (fault?.kind === "gzipBomb") {
+      await sendGzipBomb(res, fault.bytes);
+      return 200;
     }
     if (fault?.kind === "html") {
       return answer(200, HTML_ERROR_PAGE);

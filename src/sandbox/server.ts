@@ -15,6 +15,7 @@ import type { DistrictOptions } from "./district.js";
 import { generateDistrict } from "./district.js";
 import type { SandboxFaults } from "./faults.js";
 import { FaultInjector } from "./faults.js";
+import { sendGzipBomb } from "./gzip-bomb.js";
 import type { MutationResult, SandboxChange } from "./mutate.js";
 import { applyChange } from "./mutate.js";
 import { serveAdmin } from "./admin.js";
@@ -254,6 +255,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const wait = faults.latency();
     if (wait > 0) {
       await delay(wait);
+    }
+    if (fault?.kind === "gzipBomb") {
+      await sendGzipBomb(res, fault.bytes);
+      return 200;
     }
     if (fault?.kind === "html") {
       stats.htmlErrors += 1;

@@ -97,9 +97,10 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
       concurrency: config.worker.concurrency,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
-      // Two stalls (two workers killed under one job) before the job is failed; the next trigger
-      // runs the mapping anyway.
-      maxStalledCount: 2,
+      // The processor fails a job stalled `worker.maxStalledCount` times, with a history row, for
+      // scheduled and manual jobs alike (createSyncProcessor). BullMQ's own check fails manual jobs
+      // only, without a row; it is kept out of the way.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
       autorun: false,
     },
   );

@@ -314,6 +314,7 @@ describe("OneRoster 1.2 and 1.1 views of one district", () => {
       clientSecret: sandbox.clientSecret,
       scope: SCOPE,
       got: createGotInstance({ timeoutMs: 5000 }),
+      maxResponseBytes: 2 ** 20,
       now: () => now,
     });
     sandbox.resetStats();

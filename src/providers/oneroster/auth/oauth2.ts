@@ -1,9 +1,11 @@
 // OAuth 2 client credentials (RFC 6749 §4.4) for OneRoster servers that use it (SPEC §4): one token
 // per provider, cached until shortly before `expires_in`, fetched once for all concurrent callers,
 // and dropped on a 401 so that the next request fetches a fresh one. The token and the secret
-// never appear in errors or logs.
+// never appear in errors or logs. The token response is the provider's to write like any other:
+// it is read within the provider's maxResponseBytes.
 import type { Got } from "got";
 import { ProviderError, safeUrl } from "../../../errors.js";
+import { fetchBounded, ResponseTooLargeError } from "../../bounded-body.js";
 import { isRetriableError, RETRIABLE_STATUSES } from "../../retry.js";
 
 const SECOND = 1000;
@@ -20,6 +22,8 @@ export interface OAuth2Options {
   scope?: string | undefined;
   /** The HTTP client (the provider's got instance: timeout, no retry). */
   got: Got;
+  /** Decoded bytes of the token response read at most (the provider's maxResponseBytes). */
+  maxResponseBytes: number;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
 }
@@ -76,7 +80,7 @@ export class OAuth2TokenSource {
   }
 
   async #fetch(): Promise<string> {
-    const { providerName, tokenUrl, clientId, clientSecret, scope, got } = this.#options;
+    const { providerName, tokenUrl, clientId, clientSecret, scope, got, maxResponseBytes } = this.#options;
     const where = safeUrl(tokenUrl);
     const form: Record<string, string> = { grant_type: "client_credentials" };
     if (scope) {
@@ -88,13 +92,23 @@ export class OAuth2TokenSource {
     this.fetches += 1;
     let response;
     try {
-      response = await got.post(tokenUrl, {
-        form,
-        headers: { authorization: `Basic ${basic}`, accept: "application/json" },
-        throwHttpErrors: false,
-        responseType: "text",
-      });
+      response = await fetchBounded(
+        got,
+        tokenUrl,
+        { method: "POST", form, headers: { authorization: `Basic ${basic}`, accept: "application/json" } },
+        { maxBytes: maxResponseBytes, wantBody: (status) => status >= 200 && status < 300 },
+      );
     } catch (error) {
+      if (error instanceof ResponseTooLargeError) {
+        throw new ProviderError(
+          "PROVIDER_RESPONSE",
+          `provider ${providerName}: the token response at ${where} ${error.message}, the limit ` +
+            `providers.${providerName}.maxResponseBytes; the request was aborted`,
+          providerName,
+          where,
+          undefined,
+        );
+      }
       const { code, message } = error as { code?: string; message?: string };
       throw new ProviderError(
         "PROVIDER_NETWORK",
@@ -105,7 +119,7 @@ export class OAuth2TokenSource {
         { retriable: isRetriableError(error), cause: Object.assign(new Error(String(message)), { code }) },
       );
     }
-    const status = response.statusCode;
+    const { status } = response;
     if (status === 400 || status === 401 || status === 403) {
       throw new ProviderError(
         "PROVIDER_AUTH",
@@ -127,7 +141,7 @@ export class OAuth2TokenSource {
     }
     let body: unknown;
     try {
-      body = JSON.parse(response.body);
+      body = JSON.parse(response.body.toString("utf8"));
     } catch {
       body = undefined;
     }
