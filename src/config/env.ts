@@ -159,8 +159,10 @@ export function unmask(text: string, references: readonly Reference[], original:
   });
 }
 
+/** The value a plain scalar would have had: a number or boolean when the text is exactly one, so
+ * that `007` (a PIN, a client id) stays the string it was. */
 function plainValue(text: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(text)) {
+  if (/^-?\d+(\.\d+)?$/.test(text) && String(Number(text)) === text) {
     return Number(text);
   }
   if (text === "true" || text === "false") {
