@@ -11,7 +11,10 @@ const base = `providers:
   district:
     type: oneroster
     baseUrl: http://127.0.0.1:8299/ims/oneroster/v1p1/
-    auth: { method: oauth1, clientId: \${CLIENT_ID}, clientSecret: \${CLIENT_SECRET} }
+    auth:
+      method: oauth1
+      clientId: \${CLIENT_ID}
+      clientSecret: \${CLIENT_SECRET}
 mappings:
   - name: ela6
     provider: district
@@ -137,7 +140,7 @@ redis:
       `${at(text, "hunter2")}: providers.district.auth.clientSecret: a secret written in plain text in the file; write \${VAR} and set VAR in the environment`,
     );
     expect(warnings[2]!.message).toContain("(the password in this URL)");
-    expect(warnings[0]!.line).toBe(5);
+    expect(warnings[0]!.line).toBe(8);
     expect(JSON.stringify(warnings)).not.toMatch(/literal/);
   });
 
@@ -152,10 +155,7 @@ redis:
 
   it("does not warn about secrets from the environment, bearer tokens included, or URLs without a written password", () => {
     const text =
-      base.replace(
-        "auth: { method: oauth1, clientId: ${CLIENT_ID}, clientSecret: ${CLIENT_SECRET} }",
-        "auth: { method: bearer, token: '${TOKEN}' }",
-      ) +
+      base.replace(/auth:\n(.*\n){3}/, () => "auth:\n      method: bearer\n      token: '${TOKEN}'\n") +
       `database:
   url: postgresql://roster:\${PGPASSWORD}@127.0.0.1:5432/roster
 redis:
