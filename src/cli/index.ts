@@ -133,12 +133,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    return reportError(error);
+    return reportError(error, io.env);
   }
   return exitCode;
 }
 
-function reportError(error: unknown): number {
+/** One line on stderr and the exit code; a stack only for an error nobody expected, at LOG_LEVEL=debug. */
+function reportError(error: unknown, env: Io["env"]): number {
   if (error instanceof CommanderError) {
     // Commander already printed the message; --help and --version exit 0.
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
@@ -151,9 +152,10 @@ function reportError(error: unknown): number {
     process.stderr.write(`roster-sync: ${error.message}\n`);
     return EXIT.failed;
   }
-  process.stderr.write(
-    `roster-sync: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  const debug = env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace";
+  const text =
+    error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+  process.stderr.write(`roster-sync: ${text}${debug ? "" : " (LOG_LEVEL=debug shows where)"}\n`);
   return EXIT.failed;
 }
 
