@@ -2,6 +2,7 @@
 // 0 all succeeded; 1 a run failed (or a runtime error); 2 bad usage or configuration; 3 a run was held.
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, DatabaseLockedError, RosterSyncError, UsageError } from "../errors.js";
+import { configCommand } from "./config.js";
 import { createContext, type CommandContext, type GlobalOptions, type Io } from "./context.js";
 import { eventsCommand, historyCommand, membersCommand } from "./history.js";
 import { sandboxCommand, type SandboxOptions } from "./sandbox.js";
@@ -92,6 +93,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       .description("the mapping's current snapshot")
       .requiredOption("--mapping <name>", "the mapping"),
   ).action(withContext("members", (ctx, opts: { mapping: string }) => membersCommand(ctx, opts, io.stdout)));
+
+  common(
+    program
+      .command("config")
+      .description("the effective config: ${VAR} substituted, defaults applied, secrets as ***"),
+  ).action(withContext("config", async (ctx) => configCommand(ctx, io.stdout)));
 
   common(program.command("validate").description("check the config and each provider's credentials")).action(
     withContext("validate", (ctx) => validateCommand(ctx, io.stdout)),

@@ -1,8 +1,9 @@
-// Warnings about secrets whose value is written in the file (issue 9 item 11): a client secret,
-// a token, a webhook secret, or the password in a database or Redis URL that does not come from
-// `${VAR}`. The file is often committed or shared; the environment is where secrets belong. A
-// default (`${VAR:-s3cret}`) that is in use counts as written in the file. A warning names the key
-// path and its line, never the value.
+// Warnings about secrets written in the file (issue 9 item 11): a client secret, a token, a
+// webhook secret, or the password in a database or Redis URL that does not come through `${VAR}`.
+// The file is often committed or shared; the environment is where secrets belong. A default
+// (`${VAR:-dev-secret}`) counts as coming through `${VAR}`: it is a deliberate fallback, as in the
+// sandbox example, and the variable is there to override it. A warning names the key path and its
+// line, never the value.
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Scalar } from "yaml";
 import type { Piece } from "./env.js";
 
@@ -60,14 +61,11 @@ export function plainTextSecrets(
     if (!range) {
       return;
     }
-    const written = piecesIn(pieces, range).filter((p) => p.from !== "env" && p.text.trim() !== "");
+    const written = piecesIn(pieces, range).filter((p) => p.from === "file" && p.text.trim() !== "");
     if (written.length === 0) {
       return;
     }
-    const fallback = written.find((p): p is Extract<Piece, { reference: unknown }> => p.from === "default");
-    const what = fallback
-      ? `the secret is the default of \${${fallback.reference.name}} written in the file; set ${fallback.reference.name} in the environment and drop the default`
-      : "a secret written in plain text in the file; write ${VAR} and set VAR in the environment";
+    const what = "a secret written in plain text in the file; write ${VAR} and set VAR in the environment";
     const pos = node.range ? lineCounter.linePos(node.range[0]) : undefined;
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
     const shown = formatPath(keyPath);

@@ -153,3 +153,33 @@ describe("validate warns about a secret written in the file", { timeout: STEP_TI
     expect(history.stderr).not.toContain(CLIENT_SECRET);
   });
 });
+
+describe("roster-sync config: the effective config", { timeout: STEP_TIMEOUT }, () => {
+  it("shows blocks inherited field by field and every secret as ***", async () => {
+    const text = `${configYaml({
+      baseUrl: sandbox.url,
+      mappings: [{ ...MAPPING, safety: { maxRemovals: 10 } }],
+      clientSecret: CLIENT_SECRET,
+    })}defaults:\n  safety: { maxRemovalPercent: 5 }\n`;
+    await writeFile(
+      ws.path("sync.config.yaml"),
+      text.replace("file:./db", "postgresql://u:db-pw@127.0.0.1/x"),
+    );
+    const result = await ws.cli(["config", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const { config } = parseJson<{
+      config: {
+        database: { url: string };
+        providers: Record<string, { auth: Record<string, string> }>;
+        mappings: { safety: unknown; provider: string }[];
+      };
+    }>(result);
+    expect(config.mappings[0]).toMatchObject({
+      provider: "sandbox",
+      safety: { maxRemovals: 10, maxRemovalPercent: 5 },
+    });
+    expect(config.providers.sandbox!.auth).toMatchObject({ clientSecret: "***" });
+    expect(config.database.url).toBe("postgresql://u:***@127.0.0.1/x");
+    expect(result.stdout + result.stderr).not.toMatch(new RegExp(`${CLIENT_SECRET}|db-pw`));
+  });
+});
