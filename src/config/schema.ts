@@ -102,7 +102,7 @@ const matchFields = z.array(nonEmpty).min(1);
 export const ONEROSTER_BASE_PATHS = {
   "1.1": "/ims/oneroster/v1p1/",
   "1.2": "/ims/oneroster/rostering/v1p2/",
-} satisfies Record<"1.1" | "1.2", string>;
+} as const satisfies Record<"1.1" | "1.2", string>;
 
 /** A baseUrl that is only an origin (no path, or `/`) gets the version's base path; any other is kept. */
 export function oneRosterBaseUrl(baseUrl: string, version: "1.1" | "1.2"): string {
