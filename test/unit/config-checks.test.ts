@@ -46,6 +46,9 @@ describe("schedules and time zones are parsed as the worker parses them", () => 
     ["99 99 99 99 99", /expected range 0-59/],
     ["*/0 * * * *", /cannot repeat at every 0/],
     ["not a cron", /has 3 field\(s\)/],
+    // Five words passed the old field-by-field check.
+    ["every day at two am", /Invalid characters/],
+    ["0 2 * * MON#9", /occurrence number/],
     ["0 0 31 2 *", /not a usable cron expression/],
     ["0 0 * * * * *", /has 7 field\(s\)/],
   ])("refuses a mapping's schedule %j at its line and column", (schedule, why) => {
