@@ -206,6 +206,9 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
         }
       }
       config = fresh;
+      for (const warning of fresh.warnings) {
+        logger.warn({ keyPath: warning.keyPath }, `config: ${warning.message}`);
+      }
       worker.concurrency = config.worker.concurrency;
       await relay.setSinks(config.sinks);
       logger.info({ mappings: config.mappings.map((m) => m.name) }, "config reloaded");
