@@ -2,6 +2,7 @@
 // redacted by key wherever they appear in a logged object.
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
+import { UsageError } from "./errors.js";
 
 export type { Logger };
 
@@ -29,9 +30,17 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
+/** pino's levels, lowest first; `LOG_LEVEL` and `--log-level` take one of them. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/** Throws UsageError (exit 2, one line) for a level pino does not know, e.g. `LOG_LEVEL=verbose`. */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`LOG_LEVEL / --log-level: "${level}" is not a log level (${LOG_LEVELS.join(", ")})`);
+  }
   const base = {
-    level: options.level ?? "info",
+    level,
     redact: { paths: REDACT, censor: "[redacted]" },
     base: undefined,
   } satisfies pino.LoggerOptions;

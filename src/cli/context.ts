@@ -28,6 +28,10 @@ export interface Io {
 export function createContext(command: string, options: GlobalOptions, io: Io): CommandContext {
   const logger = createLogger({ level: options.logLevel ?? io.env.LOG_LEVEL ?? "info" });
   const config = loadConfigFile(configPath(options.config, io.env, io.cwd), io.env);
+  // `validate` prints them in its own report.
+  if (command !== "validate") {
+    logConfigWarnings(logger, config);
+  }
   let db: Promise<Database> | undefined;
   return {
     config,
@@ -43,4 +47,11 @@ export function createContext(command: string, options: GlobalOptions, io: Io): 
       }
     },
   };
+}
+
+/** A usable config's warnings (a secret written in the file): one log line each. */
+export function logConfigWarnings(logger: Logger, config: Config): void {
+  for (const warning of config.warnings) {
+    logger.warn({ keyPath: warning.keyPath }, `config: ${warning.message}`);
+  }
 }

@@ -2,6 +2,7 @@
 // 0 all succeeded; 1 a run failed (or a runtime error); 2 bad usage or configuration; 3 a run was held.
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, DatabaseLockedError, RosterSyncError, UsageError } from "../errors.js";
+import { configCommand } from "./config.js";
 import { createContext, type CommandContext, type GlobalOptions, type Io } from "./context.js";
 import { eventsCommand, historyCommand, membersCommand } from "./history.js";
 import { sandboxCommand, type SandboxOptions } from "./sandbox.js";
@@ -97,6 +98,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
 
   common(
     program
+      .command("config")
+      .description("the effective config: ${VAR} substituted, defaults applied, secrets as ***"),
+  ).action(withContext("config", async (ctx) => configCommand(ctx, io.stdout)));
+
+  common(
+    program
       .command("validate")
       .description("check the config and each provider's credentials")
       .option(
@@ -141,12 +148,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    return reportError(error);
+    return reportError(error, io.env);
   }
   return exitCode;
 }
 
-function reportError(error: unknown): number {
+/** One line on stderr and the exit code; a stack only for an error nobody expected, at LOG_LEVEL=debug. */
+function reportError(error: unknown, env: Io["env"]): number {
   if (error instanceof CommanderError) {
     // Commander already printed the message; --help and --version exit 0.
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
@@ -159,9 +167,10 @@ function reportError(error: unknown): number {
     process.stderr.write(`roster-sync: ${error.message}\n`);
     return EXIT.failed;
   }
-  process.stderr.write(
-    `roster-sync: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  const debug = env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace";
+  const text =
+    error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+  process.stderr.write(`roster-sync: ${text}${debug ? "" : " (LOG_LEVEL=debug shows where)"}\n`);
   return EXIT.failed;
 }
 

@@ -1,6 +1,6 @@
 // `sandbox [--port N]`: a local OneRoster 1.1 server with a generated district, for trying things
-// out. Runs until SIGINT/SIGTERM.
-import { UsageError } from "../errors.js";
+// out. Runs until SIGINT/SIGTERM. A port in use is one line and exit code 1.
+import { RosterSyncError, UsageError } from "../errors.js";
 import { startSandbox } from "../sandbox/index.js";
 
 export interface SandboxOptions {
@@ -34,8 +34,9 @@ export async function sandboxCommand(
   if (options.auth !== undefined && !["oauth1", "oauth2", "none"].includes(options.auth)) {
     throw new UsageError(`--auth must be oauth1, oauth2 or none, not "${options.auth}"`);
   }
+  const port = int(options.port, "--port", 0) ?? 8299;
   const sandbox = await startSandbox({
-    port: int(options.port, "--port", 0) ?? 8299,
+    port,
     seed: int(options.seed, "--seed", 0),
     schools: int(options.schools, "--schools", 1),
     studentsPerSchool: int(options.studentsPerSchool, "--students-per-school", 1),
@@ -44,6 +45,12 @@ export async function sandboxCommand(
     auth: options.auth as "oauth1" | "oauth2" | "none" | undefined,
     clientId: options.clientId,
     clientSecret: options.clientSecret,
+  }).catch((error: NodeJS.ErrnoException) => {
+    const why =
+      error.code === "EADDRINUSE" ? "the port is in use (--port 0 picks a free one)" : error.message;
+    throw new RosterSyncError("USAGE", `sandbox: cannot listen on 127.0.0.1:${port}: ${why}`, {
+      cause: error,
+    });
   });
   out(`sandbox OneRoster 1.1 server at ${sandbox.url}\n`);
   out(`OneRoster 1.2 at ${sandbox.url12} (OAuth 2 tokens from ${sandbox.tokenUrl})\n`);

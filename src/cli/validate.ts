@@ -105,8 +105,21 @@ export async function validateCommand(
     }),
   );
   const ok = results.every((r) => r.ok);
+  // Warnings (a secret written in the file) do not make the config unusable: still exit 0.
+  const warnings = ctx.config.warnings.map((w) => w.message);
+  for (const warning of warnings) {
+    process.stderr.write(`roster-sync: warning: ${warning}\n`);
+  }
   if (ctx.json) {
-    out(json({ config: ctx.config.file, mappings: ctx.config.mappings.length, ok, providers: results }));
+    out(
+      json({
+        config: ctx.config.file,
+        mappings: ctx.config.mappings.length,
+        ok,
+        warnings,
+        providers: results,
+      }),
+    );
   } else {
     out(`config ${ctx.config.file}: ${ctx.config.mappings.length} mapping(s), valid\n`);
     out(table(results, ["provider", "type", "ok", "error"]));

@@ -9,6 +9,7 @@ import { createLogger } from "../log.js";
 import { DEFAULT_METRICS_PORT } from "../worker/http.js";
 import { startWorker } from "../worker/index.js";
 import { handleSignals } from "../worker/signals.js";
+import { logConfigWarnings } from "./context.js";
 
 export interface WorkerCommandOptions {
   config?: string;
@@ -27,6 +28,7 @@ export async function workerCommand(
   const logger = createLogger({ level: options.logLevel ?? io.env.LOG_LEVEL ?? "info" });
   const file = configPath(options.config, io.env, io.cwd);
   const config = loadConfigFile(file, io.env);
+  logConfigWarnings(logger, config);
   const port = parsePort(options.metricsPort ?? io.env.METRICS_PORT);
   const host = options.metricsHost ?? io.env.METRICS_HOST ?? "0.0.0.0";
   const worker = await startWorker({

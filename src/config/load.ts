@@ -1,15 +1,39 @@
 // Reads `sync.config.yaml` and the environment, then parses once (schema.ts). Errors name the file,
 // the key path and the line and column. `${VAR}` and `${VAR:-default}` are substituted in scalar
-// values after the YAML is read, so a secret containing YAML syntax cannot change the document and
-// positions in errors stay those of the file the admin wrote.
+// values after the YAML is read (env.ts), so a secret containing YAML syntax cannot change the
+// document and positions in errors stay those of the file the admin wrote. Blocks that inherit
+// (safety, rateLimit, retry) are merged here, field by field: own → `defaults` → built-in.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Alias,
+  type Document,
+  type Node,
+  type Scalar,
+} from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { configSchema, type Config, type MappingConfig, type ProviderConfig } from "./schema.js";
+import { cronProblem } from "./cron.js";
+import { maskReferences, MissingVariable, substitute, unmask, type Env, type Piece } from "./env.js";
+import {
+  configSchema,
+  inherit,
+  RATE_LIMIT_DEFAULTS,
+  RETRY_DEFAULTS,
+  SAFETY_DEFAULTS,
+  type Config,
+  type MappingConfig,
+  type ProviderConfig,
+} from "./schema.js";
+import { plainTextSecrets } from "./secrets.js";
 
-export type Env = Record<string, string | undefined>;
+export type { Env };
 
 /** `--config PATH`, else `$SYNC_CONFIG`, else `./sync.config.yaml` (SPEC §2). */
 export function configPath(explicit: string | undefined, env: Env, cwd: string): string {
@@ -27,70 +51,92 @@ export function loadConfigFile(file: string, env: Env): Config {
   return parseConfig(text, file, env);
 }
 
-const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
 export function parseConfig(text: string, file: string, env: Env): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let masked: ReturnType<typeof maskReferences>;
+  try {
+    masked = maskReferences(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: ${(error as Error).message}`, file, undefined);
+  }
+  const { references } = masked;
+  const doc = parseDocument(masked.masked, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
     const pos = lineCounter.linePos(first.pos[0]);
+    const message = unmask(first.message.split("\n")[0]!, references, text);
     throw new ConfigError(
-      `${file}:${pos.line}:${pos.col}: invalid YAML: ${first.message.split("\n")[0]}`,
+      `${file}:${pos.line}:${pos.col}: invalid YAML: ${message}`,
       file,
       undefined,
       pos.line,
       pos.col,
     );
   }
-  substituteEnv(doc, file, env, lineCounter);
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  let origins: Map<Scalar, Piece[]>;
+  try {
+    origins = substitute(doc, references, env);
+  } catch (error) {
+    if (!(error instanceof MissingVariable)) {
+      throw error;
+    }
+    const keyPath = pathOfVisit(error.visitPath, error.node);
+    const pos = lineCounter.linePos(error.reference.start);
+    throw new ConfigError(
+      `${file}:${pos.line}:${pos.col}: ${keyPath}: ${error.message}`,
+      file,
+      keyPath,
+      pos.line,
+      pos.col,
+    );
+  }
+  const parsed = configSchema.safeParse(toPlain(doc, file, lineCounter) ?? {});
   if (!parsed.success) {
     throw zodError(parsed.error, doc, file, lineCounter);
   }
-  return resolve(parsed.data, file, doc, lineCounter);
+  const config = resolve(parsed.data, file, doc, lineCounter);
+  config.warnings = plainTextSecrets(doc, origins, file, lineCounter, formatPath);
+  return config;
 }
 
-function substituteEnv(doc: Document, file: string, env: Env, lineCounter: LineCounter): void {
+/** Aliases expanded at most this many times in all: a few anchors are normal, a billion laughs is not. */
+const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain values; an alias bomb (billion laughs) is a ConfigError at the alias. */
+function toPlain(doc: Document, file: string, lineCounter: LineCounter): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const alias = suspectAlias(doc);
+    const pos = alias?.range ? lineCounter.linePos(alias.range[0]) : undefined;
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    const why = /excessive alias count/i.test((error as Error).message)
+      ? `aliases expand to too many nodes (over ${MAX_ALIAS_COUNT}; a YAML alias bomb?)`
+      : (error as Error).message;
+    throw new ConfigError(`${where}: invalid YAML: ${why}`, file, undefined, pos?.line, pos?.col);
+  }
+}
+
+/** The first alias of a collection that itself holds aliases (where an expansion multiplies). */
+function suspectAlias(doc: Document): Alias | undefined {
+  let first: Alias | undefined;
+  let nested: Alias | undefined;
   visit(doc, {
-    Scalar(_key, node, visitPath) {
-      if (typeof node.value !== "string" || !node.value.includes("${")) {
-        return;
+    Alias(_key, alias) {
+      first ??= alias;
+      const source = alias.resolve(doc);
+      if (source && !nested) {
+        let holdsAlias = false;
+        visit(source, { Alias: () => ((holdsAlias = true), visit.BREAK) });
+        if (holdsAlias) {
+          nested = alias;
+          return visit.BREAK;
+        }
       }
-      const original = node.value;
-      const replaced = original.replace(reference, (_m, name: string, fallback: string | undefined) => {
-        const value = env[name];
-        if (value !== undefined && value !== "") {
-          return value;
-        }
-        if (fallback !== undefined) {
-          return fallback;
-        }
-        const keyPath = pathOfVisit(visitPath, node);
-        const pos = lineCounter.linePos(node.range?.[0] ?? 0);
-        throw new ConfigError(
-          `${file}:${pos.line}:${pos.col}: ${keyPath}: environment variable ${name} is not set`,
-          file,
-          keyPath,
-          pos.line,
-          pos.col,
-        );
-      });
-      // A plain scalar that is one whole reference takes the type of its value (`${PAGE_SIZE:-100}` is 100).
-      const whole = /^\$\{[^}]+\}$/.test(original) && node.type === "PLAIN";
-      node.value = whole ? plainValue(replaced) : replaced;
+      return undefined;
     },
   });
-}
-
-function plainValue(text: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(text)) {
-    return Number(text);
-  }
-  if (text === "true" || text === "false") {
-    return text === "true";
-  }
-  return text;
+  return nested ?? first;
 }
 
 /** The key path of a node reached by `visit`, e.g. `providers.district.auth.clientSecret`. */
@@ -193,11 +239,14 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
   }
   const providers: Record<string, ProviderConfig> = {};
   for (const [name, provider] of Object.entries(raw.providers)) {
-    providers[name] = { ...provider, name };
-    if (provider.path !== undefined) {
+    providers[name] = {
+      ...provider,
+      name,
+      rateLimit: inherit(RATE_LIMIT_DEFAULTS, raw.defaults.rateLimit, provider.rateLimit),
+      retry: inherit(RETRY_DEFAULTS, raw.defaults.retry, provider.retry),
       // csv bundles: relative to the config file's folder (see providerSchema.path).
-      providers[name] = { ...provider, name, path: path.resolve(path.dirname(file), provider.path) };
-    }
+      ...(provider.path === undefined ? {} : { path: path.resolve(path.dirname(file), provider.path) }),
+    };
   }
   if (Object.keys(providers).length === 0) {
     fail(["providers"], "must name at least one provider");
@@ -218,6 +267,12 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
     if (m.users === "users" && m.groups) {
       fail(["mappings", i, "users"], "users: users is valid only for a mapping without groups");
     }
+    const schedule = m.schedule ?? raw.defaults.schedule;
+    // Parsed in UTC by the schema; here in the zone the worker will use.
+    const problem = typeof schedule === "string" ? cronProblem(schedule, raw.defaults.timezone) : undefined;
+    if (problem) {
+      fail(m.schedule === undefined ? ["defaults", "schedule"] : ["mappings", i, "schedule"], problem);
+    }
     return {
       name: m.name,
       provider: provider!,
@@ -229,8 +284,8 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
       })),
       include: m.include,
       product: m.product,
-      schedule: m.schedule ?? raw.defaults.schedule,
-      safety: { ...raw.defaults.safety, ...m.safety },
+      schedule,
+      safety: inherit(SAFETY_DEFAULTS, raw.defaults.safety, m.safety),
     };
   });
   return {
@@ -242,5 +297,6 @@ function resolve(raw: Parsed, file: string, doc: Document, lineCounter: LineCoun
     mappings,
     sinks: raw.events.sinks,
     worker: raw.worker,
+    warnings: [],
   };
 }

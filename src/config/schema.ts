@@ -1,6 +1,8 @@
 // The shape of `sync.config.yaml` (SPEC §2). Every field is documented here, once, with its default;
 // the README links here. Parsing happens once, in parseConfig; nothing downstream reads the raw YAML.
 import { z } from "zod";
+import { cronProblem, isTimeZone } from "./cron.js";
+import type { ConfigWarning } from "./secrets.js";
 
 const SECOND = 1000;
 const MIB = 2 ** 20;
@@ -43,29 +45,57 @@ export const authSchema = z.discriminatedUnion("method", [
 ]);
 export type AuthConfig = z.infer<typeof authSchema>;
 
+// Blocks that inherit field by field. A field left out of a provider's `rateLimit` / `retry` or a
+// mapping's `safety` takes the value of the level above (`defaults.rateLimit` / `defaults.retry` /
+// `defaults.safety`), then the built-in default below. These schemas therefore have no inner
+// defaults (zod's `.partial()` would keep them and skip the level in between, issue 9 item 1): the
+// loader merges the levels (`inherit`). Each default is stated once, in the *_DEFAULTS
+// object under its schema.
+
+/** Fills every optional field: the shape of a block once its levels are merged. */
+export type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
+
+/** Merges the levels of a block field by field, nearest last: a field a level leaves out is the
+ * level above's. */
+export function inherit<T extends object>(builtIn: T, ...levels: (Partial<T> | undefined)[]): T {
+  const merged = { ...builtIn } as Record<string, unknown>;
+  for (const level of levels) {
+    for (const [key, value] of Object.entries(level ?? {})) {
+      if (value !== undefined) {
+        merged[key] = value;
+      }
+    }
+  }
+  return merged as T;
+}
+
 export const rateLimitSchema = z
   .object({
     /** Token bucket shared by every request to this provider. Default 10. */
-    requestsPerSecond: z.number().positive().max(10_000).default(10),
+    requestsPerSecond: z.number().positive().max(10_000).optional(),
     /** Requests in flight at once (p-limit). Default 4. */
-    concurrency: z.number().int().min(1).max(256).default(4),
+    concurrency: z.number().int().min(1).max(256).optional(),
   })
   .strict();
+export type RateLimitConfig = Filled<z.infer<typeof rateLimitSchema>>;
+export const RATE_LIMIT_DEFAULTS = { requestsPerSecond: 10, concurrency: 4 } satisfies RateLimitConfig;
 
 export const retrySchema = z
   .object({
     /** Retries of one request after 429, 5xx and network errors. Default 6. */
-    limit: z.number().int().min(0).max(20).default(6),
+    limit: z.number().int().min(0).max(20).optional(),
     /** First backoff delay; doubles each retry, with full jitter. Default 500 ms. */
-    baseDelayMs: z.number().int().min(0).default(500),
+    baseDelayMs: z.number().int().min(0).optional(),
     /** Upper bound of one backoff delay (and of an honoured Retry-After). Default 60 s. */
-    maxDelayMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(60 * SECOND),
+    maxDelayMs: z.number().int().min(0).optional(),
   })
   .strict();
+export type RetryConfig = Filled<z.infer<typeof retrySchema>>;
+export const RETRY_DEFAULTS = {
+  limit: 6,
+  baseDelayMs: 500,
+  maxDelayMs: 60 * SECOND,
+} satisfies RetryConfig;
 
 const matchFields = z.array(nonEmpty).min(1);
 
@@ -84,7 +114,8 @@ export function oneRosterBaseUrl(baseUrl: string, version: "1.1" | "1.2"): strin
   return new URL(ONEROSTER_BASE_PATHS[version], url).toString();
 }
 
-export const providerSchema = z
+/** A provider as written; `providerSchema` (below) is the same with the built-in defaults filled in. */
+export const providerInputSchema = z
   .object({
     /** oneroster | classlink | clever | csv.
      *
@@ -125,8 +156,10 @@ export const providerSchema = z
       .min(1)
       .max(10_000, "must be at most 10000 (Clever answers a larger `limit` with 413)")
       .default(100),
-    rateLimit: rateLimitSchema.default({ requestsPerSecond: 10, concurrency: 4 }),
-    retry: retrySchema.default({ limit: 6, baseDelayMs: 500, maxDelayMs: 60 * SECOND }),
+    /** Each field: this block, else `defaults.rateLimit`, else RATE_LIMIT_DEFAULTS. */
+    rateLimit: rateLimitSchema.optional(),
+    /** Each field: this block, else `defaults.retry`, else RETRY_DEFAULTS. */
+    retry: retrySchema.optional(),
     /** Per-request timeout. Default 30 s. */
     timeoutMs: z
       .number()
@@ -189,7 +222,21 @@ export const providerSchema = z
       ? { ...p, baseUrl: oneRosterBaseUrl(p.baseUrl, p.version) }
       : p,
   );
-export type ProviderConfig = z.infer<typeof providerSchema> & { name: string };
+type ProviderInput = z.output<typeof providerInputSchema>;
+
+/** A provider with its blocks filled: from `defaults` (the loader) or from the built-in defaults. */
+export type ProviderConfig = Omit<ProviderInput, "rateLimit" | "retry"> & {
+  name: string;
+  rateLimit: RateLimitConfig;
+  retry: RetryConfig;
+};
+
+/** One provider on its own, with no `defaults` above it (connectors' tests, tools). */
+export const providerSchema = providerInputSchema.transform((p) => ({
+  ...p,
+  rateLimit: inherit(RATE_LIMIT_DEFAULTS, p.rateLimit),
+  retry: inherit(RETRY_DEFAULTS, p.retry),
+}));
 
 const durationPattern = /^(\d+)(ms|s|m|h|d)$/;
 const durationUnits: Record<string, number> = {
@@ -209,15 +256,19 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * (durationUnits[m[2]!] ?? 1);
 }
 
-const cronField = /^[\d*,/\-A-Za-z?LW#]+$/;
+/** A cron string (5 fields, or 6 with leading seconds) or `{ every: 15m }`. A cron string is parsed
+ * here as the worker will parse it (config/cron.ts), in UTC; the loader checks it again in
+ * `defaults.timezone`. */
 export const scheduleSchema = z.union([
   z
     .string()
     .trim()
-    .refine((s) => {
-      const parts = s.split(/\s+/);
-      return (parts.length === 5 || parts.length === 6) && parts.every((p) => cronField.test(p));
-    }, "must be a cron expression of 5 or 6 fields, or { every: 15m }"),
+    .superRefine((s, ctx) => {
+      const problem = cronProblem(s, "UTC");
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: `${problem} (or use { every: 15m })` });
+      }
+    }),
   z
     .object({
       /** A fixed interval: `30s`, `15m`, `1h`. At least 1 s. */
@@ -228,15 +279,17 @@ export const scheduleSchema = z.union([
     .strict(),
 ]);
 
+/** The safety guard (SPEC §5.3). A mapping's block inherits field by field from `defaults.safety`. */
 export const safetySchema = z
   .object({
     /** Hold the run when it would remove more members than this. Default 50. */
-    maxRemovals: z.number().int().min(0).default(50),
+    maxRemovals: z.number().int().min(0).optional(),
     /** Hold the run when it would remove more than this percentage of the previous snapshot. Default 20. */
-    maxRemovalPercent: z.number().min(0).max(100).default(20),
+    maxRemovalPercent: z.number().min(0).max(100).optional(),
   })
   .strict();
-export type SafetyConfig = z.infer<typeof safetySchema>;
+export type SafetyConfig = Filled<z.infer<typeof safetySchema>>;
+export const SAFETY_DEFAULTS = { maxRemovals: 50, maxRemovalPercent: 20 } satisfies SafetyConfig;
 
 export const groupSchema = z
   .object({
@@ -271,8 +324,8 @@ export const mappingSchema = z
     product: z.union([nonEmpty, z.array(nonEmpty).min(1)]),
     /** Cron (5 or 6 fields) or { every: 15m }. Default: defaults.schedule. */
     schedule: scheduleSchema.optional(),
-    /** Default: defaults.safety. */
-    safety: safetySchema.partial().optional(),
+    /** Each field: this block, else `defaults.safety`, else SAFETY_DEFAULTS. */
+    safety: safetySchema.optional(),
   })
   .strict();
 
@@ -344,15 +397,6 @@ export const workerSchema = z
   .strict();
 export type WorkerConfig = z.infer<typeof workerSchema>;
 
-const WORKER_DEFAULTS = {
-  concurrency: 4,
-  lockDurationMs: 30 * SECOND,
-  stalledIntervalMs: 30 * SECOND,
-  shutdownGraceMs: 30 * SECOND,
-  relayIntervalMs: SECOND,
-  maxStalledCount: 2,
-} satisfies WorkerConfig;
-
 export const configSchema = z
   .object({
     database: z
@@ -364,7 +408,7 @@ export const configSchema = z
           .refine((u) => /^(file:.+|postgres(ql)?:\/\/.+)$/.test(u), "must be file:PATH or postgresql://…"),
       })
       .strict()
-      .default({ url: "file:./data/roster-sync" }),
+      .prefault({}),
     redis: z
       .object({
         /** Needed by `worker` only. Default redis://127.0.0.1:6379. */
@@ -373,31 +417,45 @@ export const configSchema = z
         prefix: z.string().default("{roster-sync}"),
       })
       .strict()
-      .default({ url: "redis://127.0.0.1:6379", prefix: "{roster-sync}" }),
-    providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), providerSchema),
+      .prefault({}),
+    providers: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), providerInputSchema),
     mappings: z.array(mappingSchema).min(1),
+    /** The level between each mapping or provider and the built-in defaults. A block here
+     * inherits field by field from the built-in one, and a mapping's or provider's block from this
+     * one: `defaults.safety: { maxRemovalPercent: 5 }` with a mapping's `safety: { maxRemovals: 10 }`
+     * guards that mapping at 10 removals and 5%. */
     defaults: z
       .object({
-        /** Default "0 2 * * *". */
+        /** Schedule of a mapping without one. Default "0 2 * * *". */
         schedule: scheduleSchema.default("0 2 * * *"),
-        /** IANA zone for cron schedules. Default UTC. */
-        timezone: z.string().default("UTC"),
-        safety: safetySchema.default({ maxRemovals: 50, maxRemovalPercent: 20 }),
+        /** IANA zone of every cron schedule, e.g. Europe/Paris. Default UTC. */
+        timezone: z
+          .string()
+          .trim()
+          .refine(isTimeZone, {
+            error: (issue) =>
+              `unknown time zone "${String(issue.input)}": must be an IANA zone such as UTC or America/New_York`,
+          })
+          .default("UTC"),
+        /** Safety guard of a mapping without its own (see safetySchema). */
+        safety: safetySchema.optional(),
+        /** Rate limit of each provider without its own: each provider still has its own budget
+         * (a vendor's many districts, one `rateLimit` written once). */
+        rateLimit: rateLimitSchema.optional(),
+        /** Retry policy of each provider without its own. */
+        retry: retrySchema.optional(),
       })
       .strict()
-      .default({
-        schedule: "0 2 * * *",
-        timezone: "UTC",
-        safety: { maxRemovals: 50, maxRemovalPercent: 20 },
-      }),
+      .prefault({}),
     events: z
       .object({
         sinks: z.array(sinkSchema).default([]),
       })
       .strict()
-      .default({ sinks: [] }),
-    /** Settings of `roster-sync worker`; every key optional. */
-    worker: workerSchema.default(WORKER_DEFAULTS),
+      .prefault({}),
+    /** Settings of `roster-sync worker`; every key optional (nothing sits between this block and its
+     * built-in defaults, so they are the schema's own). */
+    worker: workerSchema.prefault({}),
   })
   .strict();
 
@@ -424,4 +482,6 @@ export interface Config {
   mappings: MappingConfig[];
   sinks: SinkConfig[];
   worker: WorkerConfig;
+  /** Usable but unwise (a secret written in the file): for commands to log, `validate` to print. */
+  warnings: ConfigWarning[];
 }

@@ -22,7 +22,13 @@ import { openDatabase } from "../store/db.js";
 import { SECOND } from "../util/time.js";
 import { createMetrics, healthChecks, startHttpServer, withTimeout, type HttpServer } from "./http.js";
 import { createLocks } from "./locks.js";
-import { QUEUE_NAME, RECONCILE_INTERVAL_MS, reconcileSchedulers, type SyncJobData } from "./schedules.js";
+import {
+  assertSchedulable,
+  QUEUE_NAME,
+  RECONCILE_INTERVAL_MS,
+  reconcileSchedulers,
+  type SyncJobData,
+} from "./schedules.js";
 
 export interface WorkerOptions {
   config: Config;
@@ -53,6 +59,7 @@ const CLOSE_TIMEOUT_MS = 5 * SECOND;
 export async function startWorker(options: WorkerOptions): Promise<RosterWorker> {
   const { logger } = options;
   let config = options.config;
+  assertSchedulable(config);
   const db = await openDatabase(config.database.url, { owner: options.owner ?? "roster-sync worker" });
   const locks = createLocks(config.database.url, logger);
   const { registry, observer } = createMetrics(db, logger);
@@ -116,7 +123,7 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
   );
 
   let stopping = false;
-  let lastReconcile: { at: number; ok: boolean; error?: string } | undefined;
+  let lastReconcile: { at: number; ok: boolean; unscheduled: string[]; error?: string } | undefined;
   let reconciling: Promise<void> = Promise.resolve();
   const reconcile = (why: string): Promise<void> => {
     const next = reconciling.then(async () => {
@@ -125,7 +132,11 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
       }
       try {
         const result = await reconcileSchedulers(queue, config, logger);
-        lastReconcile = { at: Date.now(), ok: result.errors.length === 0 };
+        lastReconcile = {
+          at: Date.now(),
+          ok: result.errors.length === 0 && result.unscheduled.length === 0,
+          unscheduled: result.unscheduled,
+        };
         if (result.upsert.length + result.remove.length > 0) {
           logger.info(
             { why, upserted: result.upsert.map((s) => s.id), removed: result.remove },
@@ -133,7 +144,12 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
           );
         }
       } catch (error) {
-        lastReconcile = { at: Date.now(), ok: false, error: (error as Error).message };
+        lastReconcile = {
+          at: Date.now(),
+          ok: false,
+          unscheduled: config.mappings.map((m) => m.name),
+          error: (error as Error).message,
+        };
         throw error;
       }
     });
@@ -157,6 +173,8 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
     scheduler: {
       ok: lastReconcile?.ok === true,
       lastReconciledAt: lastReconcile ? new Date(lastReconcile.at).toISOString() : null,
+      // A configured mapping that is not scheduled never runs: the worker is not healthy (SPEC §8).
+      ...(lastReconcile?.unscheduled.length ? { unscheduled: lastReconcile.unscheduled } : {}),
       ...(lastReconcile?.error ? { error: lastReconcile.error } : {}),
     },
     relay: { ok: true, lastPassAt: relay.lastPassAt ? new Date(relay.lastPassAt).toISOString() : null },
@@ -189,6 +207,9 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
         }
       }
       config = fresh;
+      for (const warning of fresh.warnings) {
+        logger.warn({ keyPath: warning.keyPath }, `config: ${warning.message}`);
+      }
       worker.concurrency = config.worker.concurrency;
       await relay.setSinks(config.sinks);
       logger.info({ mappings: config.mappings.map((m) => m.name) }, "config reloaded");

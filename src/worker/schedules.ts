@@ -8,7 +8,8 @@
 // Redis restart come back). A changed schedule replaces the scheduler's pending next job; a run in
 // progress is not touched, so no run is lost.
 import { createHash } from "node:crypto";
-import { getNextMillis, type JobSchedulerJson, type JobSchedulerTemplateOptions, type Queue } from "bullmq";
+import { type JobSchedulerJson, type JobSchedulerTemplateOptions, type Queue } from "bullmq";
+import { cronProblem, isTimeZone, normaliseCron } from "../config/cron.js";
 import { parseDuration, type Config, type MappingConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -67,7 +68,8 @@ export interface SchedulerSpec {
  * A mapping's schedule as BullMQ repeat options: a cron string → `{ pattern, tz }` (5 fields, or 6
  * with leading seconds, in `defaults.timezone`), `{ every: 15m }` → `{ every: 900000, offset }` (no
  * time zone: an interval is the same everywhere; see everyOffset). Throws ConfigError for a pattern BullMQ cannot
- * compute a next time for, an unknown time zone or a bad duration.
+ * compute a next time for, an unknown time zone or a bad duration (the config loader refuses all
+ * three with the same check, config/cron.ts; this is the worker's own defence).
  */
 export function repeatOptions(
   mapping: Pick<MappingConfig, "name" | "schedule">,
@@ -86,29 +88,15 @@ export function repeatOptions(
     }
     return { every, offset: everyOffset(mapping.name, every) };
   }
-  const pattern = mapping.schedule.trim().split(/\s+/).join(" ");
+  const pattern = normaliseCron(mapping.schedule);
   if (!isTimeZone(timezone)) {
     throw new ConfigError(`defaults.timezone: unknown time zone "${timezone}"`, "", "defaults.timezone");
   }
-  let next: number | undefined;
-  try {
-    next = getNextMillis(now, { pattern, tz: timezone });
-  } catch (error) {
-    throw new ConfigError(`${where}: "${pattern}": ${(error as Error).message}`, "", where);
-  }
-  if (typeof next !== "number" || !Number.isFinite(next)) {
-    throw new ConfigError(`${where}: "${pattern}" never fires`, "", where);
+  const problem = cronProblem(pattern, timezone, now);
+  if (problem) {
+    throw new ConfigError(`${where}: ${problem}`, "", where);
   }
   return { pattern, tz: timezone };
-}
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface DesiredSchedulers {
@@ -132,6 +120,23 @@ export function desiredSchedulers(config: Pick<Config, "mappings" | "timezone">,
     }
   }
   return out;
+}
+
+/**
+ * The config loader refuses unusable schedules; a config built another way (a test, an embedding
+ * program) is checked again when the worker starts, before anything is opened, so that it never
+ * runs with a mapping it silently cannot schedule (exit code 2 through the CLI).
+ */
+export function assertSchedulable(config: Pick<Config, "file" | "mappings" | "timezone">): void {
+  const { invalid } = desiredSchedulers(config);
+  const first = invalid[0];
+  if (first) {
+    throw new ConfigError(
+      `${config.file}: the worker cannot schedule ${invalid.map((i) => i.error).join("; ")}`,
+      config.file,
+      `mappings.${first.mapping}.schedule`,
+    );
+  }
 }
 
 /** What a scheduler in Redis looks like to the planner (a subset of BullMQ's JobSchedulerJson). */
@@ -195,6 +200,9 @@ export interface ReconcileResult extends ReconcilePlan {
   invalid: DesiredSchedulers["invalid"];
   /** Schedulers whose upsert or removal failed (the next reconcile tries again). */
   errors: { id: string; error: string }[];
+  /** Configured mappings without their configured scheduler in Redis after this reconcile: an
+   * unusable schedule, or an upsert that failed. /healthz is 503 while there is one. */
+  unscheduled: string[];
 }
 
 /** Upper bound of schedulers read at once; a config has far fewer mappings. */
@@ -242,5 +250,11 @@ export async function reconcileSchedulers(
       errors.push({ id, error: (error as Error).message });
     }
   }
-  return { ...plan, invalid: desired.invalid, errors };
+  const failed = new Set(errors.map((e) => e.id));
+  const scheduled = new Set([
+    ...plan.unchanged,
+    ...plan.upsert.map((s) => s.id).filter((id) => !failed.has(id)),
+  ]);
+  const unscheduled = config.mappings.map((m) => m.name).filter((name) => !scheduled.has(name));
+  return { ...plan, invalid: desired.invalid, errors, unscheduled };
 }
