@@ -94,6 +94,7 @@ describe("validate against a provider that is down", { timeout: STEP_TIMEOUT }, 
         type: "oneroster",
         ok: false,
         error: `provider district: request to http://127.0.0.1:${port}/ims/oneroster/v1p1/orgs?limit=1&offset=0 failed (ECONNREFUSED); gave up after 2 attempts`,
+        warnings: { count: 0, shown: [] },
       },
     ]);
     expect(result.stdout + result.stderr).not.toContain(SECRET);

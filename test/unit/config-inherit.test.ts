@@ -116,6 +116,7 @@ describe("blocks with only the built-in level above them", () => {
       stalledIntervalMs: 30_000,
       shutdownGraceMs: 30_000,
       relayIntervalMs: 1000,
+      maxStalledCount: 2,
     });
     expect(config().worker.concurrency).toBe(4);
   });
