@@ -1,9 +1,8 @@
-// The webhook sink's config (only http(s) URLs; retry and progress settings with their defaults and
-// edges) and how its answers are classified.
+// The webhook sink's config: only http(s) URLs; retry and progress settings with their defaults,
+// taken at their edges (its answers are classified in webhook-signature.test.ts).
 import { describe, expect, it } from "vitest";
 
 import { parseConfig } from "../../src/config/load.js";
-import { classifyWebhookStatus } from "../../src/events/sinks/webhook.js";
 import { ConfigError } from "../../src/errors.js";
 
 const FILE = "/etc/roster/sync.config.yaml";
@@ -85,31 +84,5 @@ describe("webhook sink config", () => {
     expect(errorOf(config(`${url}      retryDelayMs: 2000\n      maxRetryDelayMs: 1000\n`)).message).toMatch(
       /:18:24: events\.sinks\[1\]\.maxRetryDelayMs: must be at least retryDelayMs/,
     );
-  });
-});
-
-describe("classifyWebhookStatus", () => {
-  it.each([
-    [200, "delivered"],
-    [204, "delivered"],
-    // The receiver is down, overloaded or asked to wait: the same event again later.
-    [408, "transient"],
-    [429, "transient"],
-    [500, "transient"],
-    [503, "transient"],
-    [302, "transient"],
-    // Would refuse every event alike (credentials, URL): retried up to maxAttempts, not failed at once.
-    [401, "transient"],
-    [403, "transient"],
-    [404, "transient"],
-    [405, "transient"],
-    [410, "transient"],
-    // This event is refused: it fails at its first attempt.
-    [400, "permanent"],
-    [409, "permanent"],
-    [413, "permanent"],
-    [422, "permanent"],
-  ] as const)("%i is %s", (status, kind) => {
-    expect(classifyWebhookStatus(status)).toBe(kind);
   });
 });
