@@ -3,9 +3,10 @@
 // PostgreSQL, once per `saveProgressEvery` setting. `saveProgressEvery: 100` saves once per outbox
 // batch, as the relay did before it became a setting; 5 is the default; 1 saves after every event.
 //
-//   npx tsx bench/relay-webhook.ts [events]          (default 10000)
+//   npx tsx bench/relay-webhook.ts [events] [rounds]      (default 10000 events, 2 rounds)
 //
-// Prints one table row per database and setting: wall time, events per second, saves.
+// Prints one table row per database and setting (the fastest round): wall time, events per second,
+// saves.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,6 +22,7 @@ import setupServices from "../test/setup/services.js";
 
 const EVENTS = Number(process.argv[2] ?? 10_000);
 const SETTINGS = [100, 5, 1];
+const ROUNDS = Number(process.argv[3] ?? 2);
 
 async function relayAll(databaseUrl: string, every: number, receiverUrl: string): Promise<number> {
   const db = await openDatabase(databaseUrl, { owner: "bench relay-webhook" });
@@ -101,26 +103,28 @@ async function main(): Promise<void> {
   const teardown = await setupServices({
     provide: (key: string, value: string) => (urls[key] = value),
   } as never);
-  const rows: string[] = [];
+  // Each setting is measured ROUNDS times, interleaved, and the fastest kept: the machine is shared,
+  // and a slow round says more about the neighbours than about the relay.
+  const best = new Map<string, number>();
   try {
     const admin = new pg.Client({ connectionString: urls.databaseUrl });
     await admin.connect();
-    for (const every of SETTINGS) {
-      for (const kind of ["PGlite", "PostgreSQL"] as const) {
-        let url = `file:${path.join(dir, `db-${every}`)}`;
-        if (kind === "PostgreSQL") {
-          const name = `bench_relay_${every}_${process.pid}`;
-          await admin.query(`CREATE DATABASE "${name}"`);
-          url = urls.databaseUrl!.replace(/\/postgres$/, `/${name}`);
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const every of SETTINGS) {
+        for (const kind of ["PGlite", "PostgreSQL"] as const) {
+          let url = `file:${path.join(dir, `db-${round}-${every}`)}`;
+          if (kind === "PostgreSQL") {
+            const name = `bench_relay_${round}_${every}_${process.pid}`;
+            await admin.query(`CREATE DATABASE "${name}"`);
+            url = urls.databaseUrl!.replace(/\/postgres$/, `/${name}`);
+          }
+          const ms = await relayAll(url, every, receiverUrl);
+          process.stderr.write(
+            `round ${round + 1}: ${kind} saveProgressEvery ${every}: ${Math.round(ms)} ms\n`,
+          );
+          const key = `${kind}|${every}`;
+          best.set(key, Math.min(best.get(key) ?? Infinity, ms));
         }
-        const ms = await relayAll(url, every, receiverUrl);
-        rows.push(
-          `| ${kind.padEnd(10)} | ${String(every).padStart(17)} | ${(ms / 1000).toFixed(2).padStart(6)} s | ` +
-            `${Math.round((EVENTS / ms) * 1000)
-              .toString()
-              .padStart(8)} | ${String(Math.ceil(EVENTS / every)).padStart(6)} |`,
-        );
-        process.stderr.write(`${rows.at(-1)}\n`);
       }
     }
     await admin.end();
@@ -129,6 +133,12 @@ async function main(): Promise<void> {
     server.close();
     await rm(dir, { recursive: true, force: true });
   }
+  const rows = [...best].map(([key, ms]) => {
+    const [kind, every] = key.split("|") as [string, string];
+    const rate = Math.round((EVENTS / ms) * 1000);
+    const saves = Math.ceil(EVENTS / Number(every));
+    return `| ${kind.padEnd(10)} | ${every.padStart(17)} | ${(ms / 1000).toFixed(2).padStart(6)} s | ${String(rate).padStart(8)} | ${String(saves).padStart(6)} |`;
+  });
   process.stdout.write(
     `${EVENTS} events to a loopback webhook\n` +
       `| database   | saveProgressEvery |   wall   | events/s | saves  |\n` +

@@ -287,10 +287,11 @@ export const sinkSchema = z.discriminatedUnion("type", [
         .min(100)
         .default(10 * SECOND),
       /** Attempts of one event before its delivery is marked `failed`. Default 10 (with the default
-       * backoff, about 4 to 9 minutes of failures for the first event of an outage, and 22 to 45
-       * for each one after it). A failed event does not hold back later ones: the next event goes,
-       * so order per mapping holds except around a failed event, which stays `failed` in
-       * `roster-sync events` and in the metrics until it is redelivered (README "Event sinks").
+       * backoff, about 4 to 9 minutes of failures for the first event of an outage, and 25 to 50
+       * for each one after it). A failed event does not hold back later ones: the next event goes
+       * (after the backoff), so order per mapping holds except around a failed event, which stays
+       * `failed` in `roster-sync events` and in the metrics until it is redelivered (README "Event
+       * sinks").
        * Timeouts, network errors, 408, 429, 5xx, 1xx/3xx, and the 4xx that would refuse every event
        * alike (401, 403, 404, 405, 407, 410, 421: a wrong secret or URL) are retried; any other 4xx
        * refuses that event, which fails at its first attempt. */

@@ -55,7 +55,8 @@ export interface Settled {
 
 /** What one batch came to, past what the driver already handed to `save`. */
 export interface BatchOutcome extends Settled {
-  /** The sink stopped on a transient failure: `ids` stay pending with an attempt recorded. */
+  /** The sink stopped on a transient failure: `ids` stay pending with an attempt recorded (none
+   * when the failing event was out of attempts and is in `failed`). */
   stopped?: { ids: string[]; error: string; retryAfter?: string };
 }
 
@@ -119,10 +120,12 @@ export function webhookDriver(sink: Extract<SinkConfig, { type: "webhook" }>, no
         } else if (result.kind === "permanent") {
           unsaved.failed.push({ id: row.id, error: result.error, attempts });
         } else if (attempts >= sink.maxAttempts) {
-          // Given up: the next event goes (order is kept except around a failed event, which stays
-          // visible as `failed`); the sink backs off only if that one fails too.
+          // Given up: the event fails and the next one goes (order is kept except around a failed
+          // event, which stays visible as `failed`), after the backoff like any transient failure,
+          // so that a receiver that is down is never sent the backlog at full speed.
           const error = `${result.error} (attempt ${attempts} of ${sink.maxAttempts}: given up)`;
           unsaved.failed.push({ id: row.id, error, attempts });
+          return { ...unsaved, stopped: { ids: [], error: result.error, retryAfter: result.retryAfter } };
         } else {
           return {
             ...unsaved,

@@ -3,8 +3,9 @@
 // sink confirmed them. Each sink is relayed on its own: a sink that is down records the attempt,
 // backs off (exponential with jitter, or what its Retry-After asked) and delays only itself.
 // An event whose delivery is over for good (refused, or a webhook event out of attempts) is marked
-// `failed`, logged as an error, and the next event goes: order per mapping holds except around a
-// failed event, which stays visible (`events`, /metrics) until it is redelivered.
+// `failed`, logged as an error, and the next event goes (after the backoff when it failed for want
+// of an answer): order per mapping holds except around a failed event, which stays visible
+// (`events`, /metrics) until it is redelivered.
 //
 // Who calls it: `sync` (file and webhook sinks, once after its runs) and the worker (every sink,
 // periodically and after commits, holding a per-sink lock so that two workers never relay the same
@@ -168,7 +169,9 @@ export function createRelay(options: RelayOptions): Relay {
         const outcome = await driver.deliver(batch, save);
         await save(outcome);
         if (outcome.stopped) {
-          await recordAttempt(db, driver.name, outcome.stopped.ids, outcome.stopped.error);
+          if (outcome.stopped.ids.length > 0) {
+            await recordAttempt(db, driver.name, outcome.stopped.ids, outcome.stopped.error);
+          }
           return report(fail(state, result, outcome.stopped.error, outcome.stopped.retryAfter));
         }
       }

@@ -92,11 +92,17 @@ describe("webhook delivery failures", () => {
       expect(waits).toEqual([500, 1000, 1500]); // uncapped, the third would be 2000
       expect(r.received.map((x) => x.id)).toEqual([slowId, slowId, slowId]);
 
-      // The 4th attempt is the last: the event fails and the ones after it go, in order.
+      // The 4th attempt is the last: the event fails; after the backoff the ones after it go, in order.
       const [last] = await relay.relayOnce();
       metrics.observer.relayed(last!);
-      expect(last).toMatchObject({ delivered: 2, failed: 1 });
-      expect(last!.error).toBeUndefined();
+      expect(last).toMatchObject({ delivered: 0, failed: 1 });
+      expect(last!.retryAt!.getTime() - t.now()).toBe(1500);
+      expect(await deliveryStates(db, name, ids)).toEqual(["failed", "pending", "pending"]);
+      t.advance(1500);
+      const [next] = await relay.relayOnce();
+      metrics.observer.relayed(next!);
+      expect(next).toMatchObject({ delivered: 2, failed: 0 });
+      expect(next!.error).toBeUndefined();
       expect(r.accepted()).toEqual(ids.slice(1));
       expect(await deliveryStates(db, name, ids)).toEqual(["failed", "delivered", "delivered"]);
       const failed = (await delivery(slowId, name))!;
@@ -112,7 +118,7 @@ describe("webhook delivery failures", () => {
       const text = await metrics.registry.metrics();
       expect(text).toContain(`roster_sync_events_failed_total{sink="${name}"} 1`);
       expect(text).toContain(`roster_sync_event_deliveries{sink="${name}",state="failed"} 1`);
-      expect(text).toContain(`roster_sync_relay_errors_total{sink="${name}"} 3`);
+      expect(text).toContain(`roster_sync_relay_errors_total{sink="${name}"} 4`);
 
       // A failed event is not tried again.
       expect((await relay.relayOnce())[0]).toMatchObject({ delivered: 0, failed: 0 });
@@ -143,13 +149,14 @@ describe("webhook delivery failures", () => {
       expect(first!.error).toContain("401");
       expect(await deliveryStates(db, name, ids)).toEqual(["pending", "pending", "pending", "pending"]);
 
-      // The 2nd attempt of t1 fails it; t2 is tried at once, refused, and the sink backs off.
+      // The 2nd attempt of t1 fails it, and the sink backs off before t2.
       t.advance(first!.retryAt!.getTime() - t.now());
       const [second] = await relay.relayOnce();
       expect(second).toMatchObject({ delivered: 0, failed: 1 });
       expect(second!.error).toContain("401");
       expect(await deliveryStates(db, name, ids)).toEqual(["failed", "pending", "pending", "pending"]);
-      expect(r.received.map((x) => x.id)).toEqual([ids[0], ids[0], ids[1]]);
+      expect(r.received.map((x) => x.id)).toEqual([ids[0], ids[0]]);
+      expect((await relay.relayOnce())[0]!.skipped).toBe("backoff");
 
       // The secret is fixed on the receiver's side: the rest go, in order.
       r.setAnswer(ok);
