@@ -3,7 +3,7 @@
 // PostgreSQL, once per `saveProgressEvery` setting. `saveProgressEvery: 100` saves once per outbox
 // batch, as the relay did before it became a setting; 5 is the default; 1 saves after every event.
 //
-//   npx tsx bench/relay-webhook.ts [events] [rounds]      (default 10000 events, 2 rounds)
+//   npx tsx bench/relay-webhook.ts [events] [rounds] [settings]   (default 10000 2 100,5,1)
 //
 // Prints one table row per database and setting (the fastest round): wall time, events per second,
 // saves.
@@ -21,7 +21,7 @@ import { eventId, newRunId } from "../src/util/ids.js";
 import setupServices from "../test/setup/services.js";
 
 const EVENTS = Number(process.argv[2] ?? 10_000);
-const SETTINGS = [100, 5, 1];
+const SETTINGS = (process.argv[4] ?? "100,5,1").split(",").map(Number);
 const ROUNDS = Number(process.argv[3] ?? 2);
 
 async function relayAll(databaseUrl: string, every: number, receiverUrl: string): Promise<number> {
