@@ -2,7 +2,8 @@
 // 127.0.0.1: a receiver slower than the timeout is retried with growing, capped backoff and the
 // event fails after `maxAttempts` (visible in the outbox, the log and /metrics) while later events
 // go on; a receiver that refuses every event (a wrong secret) is retried, never failed wholesale;
-// and delivered events are recorded every `saveProgressEvery` events or `saveProgressMs`.
+// a Retry-After is capped at `maxRetryAfterMs`; and delivered events are recorded every
+// `saveProgressEvery` events or `saveProgressMs`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { sinkSchema, type SinkConfig } from "../../src/config/schema.js";
@@ -164,6 +165,31 @@ describe("webhook delivery failures", () => {
       expect((await relay.relayOnce())[0]).toMatchObject({ delivered: 3, failed: 0 });
       expect(r.accepted()).toEqual(ids.slice(1));
       expect(await pendingDeliveries(db, name, 10)).toEqual([]);
+    } finally {
+      await relay.close();
+      await r.stop();
+    }
+  });
+
+  it("a Retry-After longer than maxRetryAfterMs waits maxRetryAfterMs; a shorter one is honoured", async () => {
+    const r = await receiver(() => ({ status: 503, headers: { "retry-after": "120" } }));
+    const sink = webhook(r.url, { maxRetryAfterMs: 60_000 });
+    await commitEvents(db, [sinkName(sink)], "retry-after", ["r1"]);
+    const t = clock();
+    const relay = createRelay({
+      db,
+      sinks: [sink],
+      logger: memoryLogger().logger,
+      now: t.now,
+      random: () => 0,
+    });
+    try {
+      const [capped] = await relay.relayOnce();
+      expect(capped!.retryAt!.getTime() - t.now()).toBe(60_000);
+      t.advance(60_000);
+      r.setAnswer(() => ({ status: 503, headers: { "retry-after": "59" } }));
+      const [honoured] = await relay.relayOnce();
+      expect(honoured!.retryAt!.getTime() - t.now()).toBe(59_000);
     } finally {
       await relay.close();
       await r.stop();
