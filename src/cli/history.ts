@@ -80,6 +80,12 @@ export async function historyCommand(
 
 const EVENT_TYPES = ["add", "remove", "update"] as const;
 
+/** `sink=state`, plus the attempts so far of a delivery that is retrying or failed. */
+function deliveryText(d: { sink: string; state: string; attempts: number }): string {
+  const attempts = d.state !== "delivered" && d.attempts > 0 ? `(${d.attempts} attempts)` : "";
+  return `${d.sink}=${d.state}${attempts}`;
+}
+
 export async function eventsCommand(
   ctx: CommandContext,
   options: { run?: string; mapping?: string; type?: string; limit?: string },
@@ -109,7 +115,7 @@ export async function eventsCommand(
             mapping: e.mapping,
             user: e.user.sourcedId,
             username: e.user.username,
-            delivery: row.deliveries.map((d) => `${d.sink}=${d.state}`).join(" "),
+            delivery: row.deliveries.map(deliveryText).join(" "),
             id: e.id,
           };
         }),

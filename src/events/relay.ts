@@ -2,6 +2,10 @@
 // outbox order (so in order per mapping), batch by batch, marking events delivered only after the
 // sink confirmed them. Each sink is relayed on its own: a sink that is down records the attempt,
 // backs off (exponential with jitter, or what its Retry-After asked) and delays only itself.
+// An event whose delivery is over for good (refused, or a webhook event out of attempts) is marked
+// `failed`, logged as an error, and the next event goes (after the backoff when it failed for want
+// of an answer): order per mapping holds except around a failed event, which stays visible
+// (`events`, /metrics) until it is redelivered.
 //
 // Who calls it: `sync` (file and webhook sinks, once after its runs) and the worker (every sink,
 // periodically and after commits, holding a per-sink lock so that two workers never relay the same
@@ -9,46 +13,25 @@
 import type { SinkConfig } from "../config/schema.js";
 import type { Logger } from "../log.js";
 import { serverRequestedDelay } from "../providers/retry.js";
+import { markDelivered, markFailed, pendingDeliveries, recordAttempt, type StoreDb } from "../store/index.js";
 import {
-  getSinkPosition,
-  markDelivered,
-  markFailed,
-  pendingDeliveries,
-  recordAttempt,
-  type PendingDelivery,
-  type StoreDb,
-} from "../store/index.js";
-import { toRosterEvent } from "./format.js";
-import { appendEvents, fileSinkName } from "./sinks/file.js";
-import { isValidJobId, QueueSink } from "./sinks/queue.js";
-import { WebhookSink } from "./sinks/webhook.js";
+  DEFAULT_BACKOFF,
+  fileDriver,
+  queueDriver,
+  sinkName,
+  webhookDriver,
+  type BackoffOptions,
+  type Driver,
+  type Settled,
+  type SinkType,
+} from "./drivers.js";
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-
-export type SinkType = SinkConfig["type"];
+export { DEFAULT_BACKOFF, sinkName, type BackoffOptions, type SinkType } from "./drivers.js";
 
 /** Events read from the outbox per batch. A webhook batch is sent one request at a time. */
 const BATCH_SIZE = { file: 1000, queue: 500, webhook: 100 } satisfies Record<SinkType, number>;
 /** Upper bound of batches per sink per relayOnce, so that a sink that never empties cannot loop forever. */
 const MAX_BATCHES = 1000;
-
-/** Backoff of a sink after a failed attempt. */
-export interface BackoffOptions {
-  /** First delay; doubles with every consecutive failure. Default 1 s. */
-  baseMs: number;
-  /** Upper bound of the exponential delay. Default 5 min. */
-  maxMs: number;
-  /** Upper bound of an honoured Retry-After. Default 1 h. */
-  maxRetryAfterMs: number;
-}
-
-export const DEFAULT_BACKOFF = {
-  baseMs: SECOND,
-  maxMs: 5 * MINUTE,
-  maxRetryAfterMs: HOUR,
-} satisfies BackoffOptions;
 
 /**
  * Milliseconds a sink waits after its `failures`-th consecutive failure. "Equal jitter": half of
@@ -74,25 +57,14 @@ export function sinkBackoffDelay(input: {
   return Math.max(backoff, Math.min(maxRetryAfterMs, Math.ceil(requested)));
 }
 
-/** The outbox name of a sink: what delivery rows are keyed by. */
-export function sinkName(sink: SinkConfig): string {
-  switch (sink.type) {
-    case "file":
-      return fileSinkName(sink.path);
-    case "webhook":
-      return `webhook:${new URL(sink.url).origin}${new URL(sink.url).pathname}`;
-    case "queue":
-      return `queue:${sink.name}`;
-  }
-}
-
 export interface RelayResult {
   sink: string;
   type: SinkType;
   /** Events confirmed by the sink and marked delivered in this call. */
   delivered: number;
-  /** Events the sink refused for good (a webhook's 4xx), now `failed` and skipped from now on. */
-  parked: number;
+  /** Events marked `failed` in this call (refused by the sink, or out of attempts), skipped from
+   * now on. */
+  failed: number;
   /** Why the sink stopped: its events stay pending, tried again at `retryAt`. */
   error?: string;
   /** Set when the sink was not tried at all because it is backing off after a failure. */
@@ -113,6 +85,7 @@ export interface RelayOptions {
   queueTimeoutMs?: number;
   /** Relay only sinks of these types (`sync` delivers file and webhook sinks itself). Default all. */
   only?: readonly SinkType[];
+  /** Overrides every sink's backoff (tests). Default: DEFAULT_BACKOFF, a webhook's from its config. */
   backoff?: Partial<BackoffOptions>;
   /** Clock and randomness, for tests. */
   now?: () => number;
@@ -134,114 +107,6 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/** What one batch came to: the relay writes it to the outbox. */
-interface BatchOutcome {
-  delivered: string[];
-  /** The file sink's cursor after the batch, saved with the delivered marks. */
-  position?: bigint;
-  parked: { id: string; error: string }[];
-  /** The sink stopped on a transient failure: `ids` stay pending with an attempt recorded. */
-  stopped?: { ids: string[]; error: string; retryAfter?: string };
-}
-
-interface Driver {
-  readonly name: string;
-  readonly type: SinkType;
-  deliver(batch: PendingDelivery[]): Promise<BatchOutcome>;
-  close(): Promise<void>;
-}
-
-function fileDriver(db: StoreDb, sink: Extract<SinkConfig, { type: "file" }>): Driver {
-  const name = sinkName(sink);
-  return {
-    name,
-    type: "file",
-    async deliver(batch) {
-      const ids = batch.map((e) => e.id);
-      try {
-        const position = await getSinkPosition(db, name);
-        const result = await appendEvents(sink.path, batch.map(toRosterEvent), position);
-        return { delivered: ids, position: result.position, parked: [] };
-      } catch (error) {
-        return { delivered: [], parked: [], stopped: { ids, error: (error as Error).message } };
-      }
-    },
-    close: async () => undefined,
-  };
-}
-
-function webhookDriver(sink: Extract<SinkConfig, { type: "webhook" }>): Driver {
-  const webhook = new WebhookSink(sink);
-  return {
-    name: sinkName(sink),
-    type: "webhook",
-    async deliver(batch) {
-      const outcome: BatchOutcome = { delivered: [], parked: [] };
-      // One at a time, in order: event n+1 is not sent before event n is delivered or parked.
-      for (const row of batch) {
-        const result = await webhook.send(toRosterEvent(row));
-        if (result.kind === "delivered") {
-          outcome.delivered.push(row.id);
-        } else if (result.kind === "permanent") {
-          outcome.parked.push({ id: row.id, error: result.error });
-        } else {
-          outcome.stopped = { ids: [row.id], error: result.error, retryAfter: result.retryAfter };
-          break;
-        }
-      }
-      return outcome;
-    },
-    close: async () => webhook.close(),
-  };
-}
-
-function queueDriver(
-  sink: Extract<SinkConfig, { type: "queue" }>,
-  redis: { url: string; prefix: string },
-  logger: Logger,
-  addTimeoutMs: number | undefined,
-): Driver {
-  const name = sinkName(sink);
-  let queue: QueueSink | undefined;
-  // Redis errors repeat on every reconnect attempt while it is down: log one a minute.
-  let lastLogged = -Infinity;
-  const onError = (error: Error): void => {
-    if (Date.now() - lastLogged >= MINUTE) {
-      lastLogged = Date.now();
-      logger.warn({ sink: name, err: { message: error.message } }, "queue sink: Redis connection error");
-    }
-  };
-  return {
-    name,
-    type: "queue",
-    async deliver(batch) {
-      // Connected on first use, so a relay that never sees a queue event never opens Redis.
-      queue ??= new QueueSink({
-        name: sink.name,
-        url: redis.url,
-        prefix: redis.prefix,
-        onError,
-        addTimeoutMs,
-      });
-      const valid = batch.filter((e) => isValidJobId(e.id));
-      const parked = batch
-        .filter((e) => !isValidJobId(e.id))
-        .map((e) => ({ id: e.id, error: `event id ${e.id} cannot be a BullMQ job id` }));
-      try {
-        await queue.add(valid.map(toRosterEvent));
-        return { delivered: valid.map((e) => e.id), parked };
-      } catch (error) {
-        return {
-          delivered: [],
-          parked,
-          stopped: { ids: valid.map((e) => e.id), error: (error as Error).message },
-        };
-      }
-    },
-    close: async () => queue?.close(),
-  };
-}
-
 interface SinkState {
   driver: Driver;
   /** Consecutive failed passes. */
@@ -259,7 +124,6 @@ export function createRelay(options: RelayOptions): Relay {
   const { db, logger } = options;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const states = new Map<string, SinkState>();
   for (const sink of options.sinks) {
     if (options.only && !options.only.includes(sink.type)) {
@@ -275,7 +139,7 @@ export function createRelay(options: RelayOptions): Relay {
         driver = fileDriver(db, sink);
         break;
       case "webhook":
-        driver = webhookDriver(sink);
+        driver = webhookDriver(sink, now);
         break;
       case "queue":
         if (!options.redis) {
@@ -290,7 +154,7 @@ export function createRelay(options: RelayOptions): Relay {
 
   async function pass(state: SinkState): Promise<RelayResult> {
     const { driver } = state;
-    const result: RelayResult = { sink: driver.name, type: driver.type, delivered: 0, parked: 0 };
+    const result: RelayResult = { sink: driver.name, type: driver.type, delivered: 0, failed: 0 };
     if (now() < state.notBefore) {
       return { ...result, skipped: "backoff", retryAt: new Date(state.notBefore) };
     }
@@ -301,21 +165,13 @@ export function createRelay(options: RelayOptions): Relay {
           state.failures = 0;
           return report(result);
         }
-        const outcome = await driver.deliver(batch);
-        if (outcome.delivered.length > 0) {
-          await markDelivered(db, driver.name, outcome.delivered, { position: outcome.position });
-          result.delivered += outcome.delivered.length;
-        }
-        for (const { id, error } of outcome.parked) {
-          await markFailed(db, driver.name, id, error);
-          logger.error(
-            { sink: driver.name, eventId: id, err: { message: error } },
-            "event refused by the sink: parked",
-          );
-        }
-        result.parked += outcome.parked.length;
+        const save = (settled: Settled): Promise<void> => record(driver, settled, result);
+        const outcome = await driver.deliver(batch, save);
+        await save(outcome);
         if (outcome.stopped) {
-          await recordAttempt(db, driver.name, outcome.stopped.ids, outcome.stopped.error);
+          if (outcome.stopped.ids.length > 0) {
+            await recordAttempt(db, driver.name, outcome.stopped.ids, outcome.stopped.error);
+          }
           return report(fail(state, result, outcome.stopped.error, outcome.stopped.retryAfter));
         }
       }
@@ -327,6 +183,22 @@ export function createRelay(options: RelayOptions): Relay {
     }
   }
 
+  /** Writes what the sink settled to the outbox, and logs each failed event. */
+  async function record(driver: Driver, settled: Settled, result: RelayResult): Promise<void> {
+    if (settled.delivered.length > 0) {
+      await markDelivered(db, driver.name, settled.delivered, { position: settled.position });
+      result.delivered += settled.delivered.length;
+    }
+    for (const { id, error, attempts } of settled.failed) {
+      await markFailed(db, driver.name, id, error);
+      result.failed += 1;
+      logger.error(
+        { sink: driver.name, eventId: id, attempts, err: { message: error } },
+        "event delivery failed for good: marked failed, later events go on",
+      );
+    }
+  }
+
   function fail(
     state: SinkState,
     result: RelayResult,
@@ -335,6 +207,7 @@ export function createRelay(options: RelayOptions): Relay {
   ): RelayResult {
     state.failures += 1;
     const t = now();
+    const backoff = { ...state.driver.backoff, ...options.backoff };
     state.notBefore =
       t + sinkBackoffDelay({ failures: state.failures, retryAfter, now: t, random: random(), backoff });
     return { ...result, error, retryAt: new Date(state.notBefore) };
@@ -351,9 +224,9 @@ export function createRelay(options: RelayOptions): Relay {
         },
         "event delivery failed; events stay pending",
       );
-    } else if (result.delivered > 0 || result.parked > 0) {
+    } else if (result.delivered > 0 || result.failed > 0) {
       logger.info(
-        { sink: result.sink, delivered: result.delivered, parked: result.parked },
+        { sink: result.sink, delivered: result.delivered, failed: result.failed },
         "events delivered",
       );
     }

@@ -76,7 +76,11 @@ export function createMetrics(db: StoreDb, logger: Logger): WorkerMetrics {
   const delivered = counter("roster_sync_events_delivered_total", "Events delivered by this worker.", [
     "sink",
   ]);
-  const parked = counter("roster_sync_events_parked_total", "Events a sink refused for good.", ["sink"]);
+  const failedDeliveries = counter(
+    "roster_sync_events_failed_total",
+    "Event deliveries this worker marked failed (refused by the sink, or out of attempts).",
+    ["sink"],
+  );
   const relayErrors = counter("roster_sync_relay_errors_total", "Failed relay passes per sink.", ["sink"]);
 
   // Undefined when the database did not answer: the gauges keep their last values.
@@ -157,7 +161,7 @@ export function createMetrics(db: StoreDb, logger: Logger): WorkerMetrics {
     },
     relayed(r) {
       delivered.inc({ sink: r.sink }, r.delivered);
-      parked.inc({ sink: r.sink }, r.parked);
+      failedDeliveries.inc({ sink: r.sink }, r.failed);
       if (r.error) {
         relayErrors.inc({ sink: r.sink });
       }

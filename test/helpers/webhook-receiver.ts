@@ -16,9 +16,10 @@ export interface Received {
   status: number;
 }
 
-export type Answer = (
-  event: RosterEvent,
-) => { status: number; headers?: Record<string, string>; body?: string } | "hang";
+export type Reply = { status: number; headers?: Record<string, string>; body?: string } | "hang";
+
+/** Decides the response to an event; it may look around first (e.g. at the database) before answering. */
+export type Answer = (event: RosterEvent) => Reply | Promise<Reply>;
 
 export interface WebhookReceiver {
   /** http://127.0.0.1:PORT/hooks/roster */
@@ -37,7 +38,8 @@ export async function startReceiver(secret: string, answer: Answer): Promise<Web
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
+    req.on("end", () => void reply());
+    const reply = async (): Promise<void> => {
       const raw = Buffer.concat(chunks);
       const signatureValid = verifySignature(
         secret,
@@ -45,21 +47,29 @@ export async function startReceiver(secret: string, answer: Answer): Promise<Web
         req.headers[SIGNATURE_HEADER] as string | undefined,
       );
       const body = JSON.parse(raw.toString("utf8")) as RosterEvent;
-      const reply = current(body);
-      received.push({
+      // Recorded on arrival (status 0 until answered), so an answer that looks around sees it.
+      const entry: Received = {
         id: body.id,
         eventIdHeader: req.headers[EVENT_ID_HEADER] as string | undefined,
         signatureValid,
         contentType: req.headers["content-type"],
         body,
-        status: reply === "hang" ? 0 : reply.status,
-      });
-      if (reply === "hang") {
+        status: 0,
+      };
+      received.push(entry);
+      let answer: Reply;
+      try {
+        answer = await current(body);
+      } catch (error) {
+        answer = { status: 500, body: (error as Error).message };
+      }
+      entry.status = answer === "hang" ? 0 : answer.status;
+      if (answer === "hang" || res.destroyed) {
         return;
       }
-      res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
-      res.end(reply.body ?? "");
-    });
+      res.writeHead(answer.status, { "content-type": "text/plain", ...answer.headers });
+      res.end(answer.body ?? "");
+    };
   };
   let server: Server = createServer(handle);
   const listen = (port: number): Promise<void> =>

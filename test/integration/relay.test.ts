@@ -5,23 +5,21 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 import { startConsumer, type Provisioner } from "../../examples/provisioning-consumer.js";
-import type { SinkConfig } from "../../src/config/schema.js";
+import { sinkSchema, type SinkConfig } from "../../src/config/schema.js";
 import { toRosterEvent } from "../../src/events/format.js";
 import { createRelay, sinkName, type RelayResult } from "../../src/events/relay.js";
 import { JOB_OPTIONS } from "../../src/events/sinks/queue.js";
 import { openDatabase, type Database } from "../../src/store/db.js";
-import { commitRun, listEvents, pendingDeliveries, type EventRow } from "../../src/store/index.js";
+import { listEvents, pendingDeliveries } from "../../src/store/index.js";
 import type { RosterEvent } from "../../src/sync/events.js";
-import { eventId, newRunId } from "../../src/util/ids.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { clock, commitEvents, deliveryStates, memoryLogger } from "../helpers/outbox.js";
 import {
   ok,
   startReceiver as startWebhookReceiver,
@@ -34,81 +32,6 @@ const WAIT_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A log sink that keeps every line, to check that no secret is ever logged. */
-function memoryLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString());
-      callback();
-    },
-  });
-  return { logger: pino({ level: "debug" }, stream), lines };
-}
-
-/** A controllable clock: relay backoff is checked without waiting. */
-function clock(start = Date.UTC(2026, 10, 29, 7, 0, 0)): {
-  now: () => number;
-  advance: (ms: number) => void;
-} {
-  let t = start;
-  return { now: () => t, advance: (ms) => (t += ms) };
-}
-
-let runTick = 0;
-/** Commits one run of `mapping` with one event per key, as a sync would; returns them in order. */
-async function commitEvents(
-  db: Database,
-  sinks: readonly string[],
-  mapping: string,
-  keys: readonly string[],
-  type: EventRow["type"] = "add",
-): Promise<EventRow[]> {
-  runTick += 1;
-  const startedAt = new Date(Date.UTC(2026, 10, 29, 7, 0, 0) + runTick * 1000);
-  const runId = newRunId(startedAt);
-  const events: EventRow[] = keys.map((key) => ({
-    id: eventId(runId, type, key),
-    runId,
-    mapping,
-    type,
-    product: "creative-cloud",
-    occurredAt: startedAt,
-    user: {
-      sourcedId: key,
-      role: "student",
-      username: `user.${key}`,
-      email: `${key}@school.example`,
-      givenName: "Zoë",
-      familyName: "Ñúñez",
-      grades: ["06"],
-      orgs: ["org-1"],
-    },
-  }));
-  await commitRun(db, {
-    run: {
-      id: runId,
-      mapping,
-      status: "succeeded",
-      trigger: "cli",
-      startedAt,
-      finishedAt: startedAt,
-      members: keys.length,
-      added: type === "add" ? keys.length : 0,
-      removed: type === "remove" ? keys.length : 0,
-      updated: type === "update" ? keys.length : 0,
-      requests: 1,
-      durationMs: 0,
-      error: null,
-      forced: false,
-    },
-    snapshot: { upserts: [], removes: [] },
-    events,
-    sinks,
-  });
-  return events;
-}
 
 /** Two mappings, three runs, interleaved: the outbox order is the order of the returned ids. */
 async function commitMixed(db: Database, sinks: readonly string[], tag: string): Promise<string[]> {
@@ -127,7 +50,7 @@ async function startReceiver(answer: Answer): Promise<WebhookReceiver> {
 const servers = new Set<() => Promise<void>>();
 
 function webhookSink(url: string, timeoutMs = 5000): SinkConfig {
-  return { type: "webhook", url, secret: SECRET, timeoutMs };
+  return sinkSchema.parse({ type: "webhook", url, secret: SECRET, timeoutMs });
 }
 
 /** Resolves when `count()` reaches `n`, checking on every `emitter` event; rejects after WAIT_MS. */
@@ -154,12 +77,6 @@ function waitForCount(
     emitter.on("completed", check);
     check();
   });
-}
-
-async function deliveryStates(db: Database, sink: string, ids: readonly string[]): Promise<string[]> {
-  const events = await listEvents(db, { limit: 10_000 });
-  const byId = new Map(events.map((e) => [e.id, e.deliveries.find((d) => d.sink === sink)?.state ?? "none"]));
-  return ids.map((id) => byId.get(id) ?? "missing");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +108,7 @@ describe.each(["postgres", "pglite"] as const)("webhook sink on %s", (kind) => {
 
       // Down, answering 503: nothing delivered; the first event was tried once and stays pending.
       const [first] = await relay.relayOnce();
-      expect(first).toMatchObject({ sink: name, type: "webhook", delivered: 0, parked: 0 });
+      expect(first).toMatchObject({ sink: name, type: "webhook", delivered: 0, failed: 0 });
       expect(first!.error).toContain("503");
       expect(first!.retryAt).toEqual(new Date(t.now() + 500));
       expect(receiver.received.map((r) => r.id)).toEqual([ids[0]]);
@@ -224,7 +141,7 @@ describe.each(["postgres", "pglite"] as const)("webhook sink on %s", (kind) => {
       receiver.setAnswer(ok);
       t.advance(1000);
       const [third] = await relay.relayOnce();
-      expect(third).toMatchObject({ delivered: ids.length, parked: 0 });
+      expect(third).toMatchObject({ delivered: ids.length, failed: 0 });
       expect(third!.error).toBeUndefined();
       expect(receiver.accepted()).toEqual(ids);
       for (const r of receiver.received) {
@@ -268,7 +185,7 @@ describe.each(["postgres", "pglite"] as const)("webhook sink on %s", (kind) => {
     const relay = createRelay({ db, sinks: [sink], logger: memoryLogger().logger });
     try {
       const [result] = await relay.relayOnce();
-      expect(result).toMatchObject({ delivered: ids.length - 1, parked: 1 });
+      expect(result).toMatchObject({ delivered: ids.length - 1, failed: 1 });
       expect(result!.error).toBeUndefined();
       expect(receiver.received.map((r) => r.id)).toEqual(ids);
       expect(receiver.accepted()).toEqual(ids.filter((id) => id !== refused));
@@ -282,7 +199,7 @@ describe.each(["postgres", "pglite"] as const)("webhook sink on %s", (kind) => {
       expect(parked.lastError).toContain("400");
       expect(parked.lastError).toContain("unknown school org-1");
 
-      expect((await relay.relayOnce())[0]).toMatchObject({ delivered: 0, parked: 0 });
+      expect((await relay.relayOnce())[0]).toMatchObject({ delivered: 0, failed: 0 });
       expect(receiver.received).toHaveLength(ids.length);
     } finally {
       await relay.close();

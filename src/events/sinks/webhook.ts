@@ -42,18 +42,27 @@ export function verifySignature(secret: string, body: string | Buffer, header: s
 export type WebhookStatusClass = "delivered" | "transient" | "permanent";
 
 /**
+ * 4xx answers that say nothing about the event: a wrong secret or credentials (401, 403, 407) or a
+ * wrong URL (404, 405, 410, 421) would refuse every event alike. Failing each at once would fail
+ * the whole backlog in seconds; they are retried like a receiver that is down, so a misconfigured
+ * sink is visibly stuck (one event failed per `maxAttempts`, the rest pending) until it is fixed.
+ */
+const ENDPOINT_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 405, 407, 410, 421]);
+
+/**
  * What an answer means for the event. 2xx: delivered. 408 (the receiver gave up waiting), 429
- * (slow down) and 5xx (the receiver is down or broken): transient, the event stays pending and the
- * sink backs off. Any other 4xx: the receiver refuses this event and will refuse it again, so it is
- * parked (`failed`) and the next event goes. 1xx/3xx (redirects are not followed: a moved endpoint
- * is a configuration matter, not the event's fault): transient, so no event is lost to it.
- * Network errors and timeouts are always transient (see WebhookSink.send).
+ * (slow down), 5xx (the receiver is down or broken) and ENDPOINT_STATUSES: transient, the event
+ * stays pending and the sink backs off, up to the sink's `maxAttempts`. Any other 4xx (400, 409,
+ * 413, 422, …): the receiver refuses this event and will refuse these bytes again, so it fails at
+ * once and the next event goes. 1xx/3xx (redirects are not followed: a moved endpoint is a
+ * configuration matter, not the event's fault): transient. Network errors and timeouts are always
+ * transient (see WebhookSink.send).
  */
 export function classifyWebhookStatus(status: number): WebhookStatusClass {
   if (status >= 200 && status < 300) {
     return "delivered";
   }
-  if (status === 408 || status === 429 || status >= 500) {
+  if (status === 408 || status === 429 || status >= 500 || ENDPOINT_STATUSES.has(status)) {
     return "transient";
   }
   if (status >= 400) {
