@@ -1,6 +1,7 @@
 // Fault injection for the sandbox's rostering API, switchable at runtime. Decisions are made per
 // request in a fixed order (see `decide`); random faults draw from a seeded generator so a
 // sequential client sees the same pattern on every run.
+import { parsePageFault, type DuplicatePagesFault, type LowTotalFault } from "./page-faults.js";
 import type { Random } from "./random.js";
 import { createRandom } from "./random.js";
 
@@ -31,6 +32,12 @@ export interface SandboxFaults {
   failPaging?: { afterPages: number; status?: number; path?: string };
   /** Seed of the random faults. Default: the district's seed. */
   seed?: number;
+  /** Pages after the first start `repeat` records early, cumulatively (an unstable order): the
+   * records received still reach X-Total-Count, but some repeat and as many are never served. */
+  duplicatePages?: DuplicatePagesFault;
+  /** X-Total-Count says `missing` fewer records than the list has; the Link header follows the
+   * reported total (`links: "total"`, a consistent lie) or the records (`"records"`, default). */
+  lowTotal?: LowTotalFault;
 }
 
 export type FaultDecision =
@@ -52,6 +59,8 @@ const FAULT_KEYS: FaultKey[] = [
   "failStatus",
   "failPaging",
   "seed",
+  "duplicatePages",
+  "lowTotal",
 ];
 
 /** Checks an untrusted fault object (from the admin API); throws a TypeError naming the bad key. */
@@ -82,6 +91,8 @@ export function parseFaults(input: unknown, allowNull: boolean): Record<string, 
       if (v.path !== undefined) {
         new RegExp(String(v.path));
       }
+    } else if (key === "duplicatePages" || key === "lowTotal") {
+      parsePageFault(key, value);
     } else if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new TypeError(`${key} must be a non-negative number`);
     }

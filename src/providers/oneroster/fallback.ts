@@ -150,7 +150,13 @@ export class TopLevelCollections {
       }
     }
     const found = new Map<string, OneRosterRecord>();
-    if (this.#directory || ids.some((id) => !this.#single.has(id))) {
+    if (!this.#directory && ids.every((id) => this.#single.has(id))) {
+      const records = await Promise.all(ids.map((id) => this.#single.get(id)!));
+      records.forEach((record, i) => record && found.set(ids[i]!, record));
+    }
+    if (found.size < ids.length) {
+      // A user an enrollment names but `users/{id}` does not know is looked for in the directory:
+      // servers of top-level collections only answer every `users/{id}` with 404.
       const directory = await this.#listDirectory(onProgress);
       for (const id of ids) {
         const record = directory.get(id);
@@ -158,9 +164,6 @@ export class TopLevelCollections {
           found.set(id, record);
         }
       }
-    } else {
-      const records = await Promise.all(ids.map((id) => this.#single.get(id)!));
-      records.forEach((record, i) => record && found.set(ids[i]!, record));
     }
     if (found.size < ids.length) {
       this.#o.logger?.warn(
