@@ -13,7 +13,7 @@ import { providerError, resolvedMembers } from "../helpers/resolve.js";
 const FAST_RETRY = { limit: 2, baseDelayMs: 5, maxDelayMs: 50 };
 const STUDENTS = 250;
 
-function config(sandbox: Sandbox, input: Record<string, unknown>): ProviderConfig {
+function config(input: Record<string, unknown>): ProviderConfig {
   const parsed = providerSchema.parse({
     rateLimit: { requestsPerSecond: 1000, concurrency: 4 },
     retry: FAST_RETRY,
@@ -25,21 +25,21 @@ function config(sandbox: Sandbox, input: Record<string, unknown>): ProviderConfi
 }
 
 const v11 = (sandbox: Sandbox, pageSize = 100): ProviderConfig =>
-  config(sandbox, {
+  config({
     type: "oneroster",
     baseUrl: sandbox.url,
     auth: { method: "oauth1", clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
     pageSize,
   });
 const v12 = (sandbox: Sandbox): ProviderConfig =>
-  config(sandbox, {
+  config({
     type: "oneroster",
     version: "1.2",
     baseUrl: sandbox.origin,
     auth: { method: "oauth2", clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
   });
 const clever = (sandbox: Sandbox): ProviderConfig =>
-  config(sandbox, {
+  config({
     type: "clever",
     baseUrl: sandbox.cleverUrl,
     auth: { method: "bearer", token: sandbox.cleverToken },

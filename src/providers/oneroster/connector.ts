@@ -187,7 +187,7 @@ export class OneRosterConnector implements Provider {
     const records = sourcedId.includes("'")
       ? await listed()
       : await this.#filters.run(
-          path,
+          `${path}?sourcedId`,
           () => this.#fetch(path, key, undefined, { filter: `sourcedId='${sourcedId}'` }),
           listed,
           (error) => Promise.resolve(isFilterRejection(error)),

@@ -98,6 +98,7 @@ export class TopLevelCollections {
       : undefined;
     const enrollments = await this.#filtered(
       "enrollments",
+      field,
       filter,
       (e) => refId(e.class) === classId && roles.some((role) => role === enrollmentRole(e)),
       onProgress,
@@ -131,6 +132,7 @@ export class TopLevelCollections {
     const field = FILTERS[this.#o.version].classCourse;
     return this.#filtered(
       "classes",
+      field,
       quotable(courseId) ? `${field}='${courseId}'` : undefined,
       (c) => refId(c.course) === courseId,
       onProgress,
@@ -175,11 +177,14 @@ export class TopLevelCollections {
   }
 
   /**
-   * Records of `collection` that `matches`: asked of the server with `filter`, or filtered here
-   * after the server refused the filter (or when there is no `filter`: a value the filter grammar cannot quote).
+   * Records of `collection` that `matches`: asked of the server with `filter` (on `field`), or
+   * filtered here after the server refused a filter on that field (or when there is no `filter`: a
+   * value the filter grammar cannot quote). What a server takes is known per collection and field:
+   * one that filters classes by title may still refuse `courseSourcedId`.
    */
   async #filtered(
     collection: string,
+    field: string,
     filter: string | undefined,
     matches: (record: OneRosterRecord) => boolean,
     onProgress?: ProgressFn,
@@ -189,7 +194,7 @@ export class TopLevelCollections {
       return listed();
     }
     return this.#filters.run(
-      collection,
+      `${collection}?${field}`,
       async () => (await this.#fetch(collection, collection, { filter }, onProgress)).filter(matches),
       listed,
       (error) => Promise.resolve(isFilterRejection(error)),
