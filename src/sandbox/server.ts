@@ -4,7 +4,8 @@
 //   /v3.0/…                 the same district as a Clever API v3 (bearer token; see clever.ts)
 //   /ims/oneroster/rostering/v1p2/…  the same district as OneRoster 1.2 (OAuth 2; see oneroster12.ts)
 //   /oauth/token            OAuth 2 client-credentials tokens (used when auth is "oauth2")
-//   /_sandbox/…             an unauthenticated admin API: stats, faults, mutations (see ADMIN_HELP)
+//   /_sandbox/…             an unauthenticated admin API: stats, faults, modes, mutations (see ADMIN_HELP)
+// The strict modes (modes.ts) make every dialect as sparse and odd as its spec allows.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Resolved } from "./api.js";

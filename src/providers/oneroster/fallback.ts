@@ -18,6 +18,8 @@
 // "rent or buy" rule, which never spends more than twice the cheaper of the two, without knowing
 // in advance how many classes a cycle will resolve. The cost of the listing comes from
 // X-Total-Count on a one-record page; a server that does not send it gets the listing at once.
+// A user `/users/{id}` does not know is looked for in the listing before it is left out: servers of
+// top-level collections only answer every `/users/{id}` with 404.
 import type { Logger } from "pino";
 import type { HttpClient, SearchParams } from "../http.js";
 import type { ProgressFn, RosterUser, UserKind } from "../types.js";
