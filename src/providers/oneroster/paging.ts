@@ -42,7 +42,8 @@ const DEFAULT_MAX_RECORDS = 1_000_000;
  * Whether the pages after the first can be asked for by offset, all at once: the first page was
  * full-sized (`pageLength` records, the server's cap or our limit) and X-Total-Count says more
  * follow, and the server pages by offset (no Link header, or one whose `next` is the offset we
- * would ask for; a cursor in the Link means the pages must be walked one by one).
+ * would ask for; a cursor in the Link means the pages must be walked one by one). A total that
+ * ends on a full page plans the request that confirms the end too, so that it costs no round trip.
  */
 export function plannedOffsets(
   pageLength: number,
@@ -60,7 +61,7 @@ export function plannedOffsets(
     }
   }
   const offsets: number[] = [];
-  for (let offset = pageLength; offset < total; offset += pageLength) {
+  for (let offset = pageLength; offset <= total; offset += pageLength) {
     offsets.push(offset);
   }
   return offsets;
