@@ -44,12 +44,15 @@ export interface Scenario {
   minRequests: number;
 }
 
-const pages = (records: number, pageSize: number): number => Math.max(1, Math.ceil(records / pageSize));
+/** Pages of a collection, plus the request that confirms a total ending on a full page (SPEC §4). */
+const pages = (records: number, pageSize: number): number =>
+  Math.max(1, Math.ceil(records / pageSize)) + (records > 0 && records % pageSize === 0 ? 1 : 0);
 
 /**
  * The scenarios, with their minimum request counts. The minimum is what any client must spend at
  * the server's largest page: for each collection it fetches, ceil(records / pageSize) pages (an
- * empty collection still costs one request), plus one request per group lookup:
+ * empty collection still costs one request, and a total that ends on a full page one more, which
+ * confirms the end: SPEC §4), plus one request per group lookup:
  *   (a) whole district: the `/students` collection;
  *   (b) one mapping per school (20 in one sync): the list of schools (one page, shared by all 20
  *       mappings), then each school's `/schools/{id}/students`;

@@ -16,6 +16,8 @@ export const ADMIN_HELP = {
   "POST /_sandbox/faults": "merge a JSON object into the faults; a key set to null turns it off",
   "PUT /_sandbox/faults": "replace the faults ({} turns all off)",
   "DELETE /_sandbox/faults": "turn all faults off",
+  "GET /_sandbox/modes": "the strict modes of the REST dialects (minimal, topLevelOnly)",
+  "POST /_sandbox/modes": 'merge into the strict modes, e.g. {"minimal": true}',
   "POST /_sandbox/mutate": "apply a roster change (SandboxChange); answers the MutationResult",
   "POST /_sandbox/reset": "regenerate the district from the start options",
   "POST /_sandbox/revoke-tokens": "forget every OAuth 2 token issued",
@@ -33,6 +35,8 @@ export interface AdminContext {
   faults: FaultInjector;
   /** The GET /_sandbox/info document. */
   info: () => object;
+  /** The strict modes (modes.ts): read, and merge a checked change. */
+  modes: { get(): object; set(changes: unknown): object };
 }
 
 export async function serveAdmin(
@@ -41,7 +45,7 @@ export async function serveAdmin(
   url: URL,
   ctx: AdminContext,
 ): Promise<void> {
-  const { sandbox: handle, faults, info } = ctx;
+  const { sandbox: handle, faults, info, modes } = ctx;
   const route = `${req.method} ${url.pathname.replace(/\/+$/, "")}`;
   const json = async (): Promise<unknown> => {
     const text = await readBody(req);
@@ -66,6 +70,10 @@ export async function serveAdmin(
         return send(res, 200, faults.set(parseFaults(await json(), false) as SandboxFaults));
       case "DELETE /_sandbox/faults":
         return send(res, 200, faults.set({}));
+      case "GET /_sandbox/modes":
+        return send(res, 200, modes.get());
+      case "POST /_sandbox/modes":
+        return send(res, 200, modes.set(await json()));
       case "POST /_sandbox/mutate": {
         const change = (await json()) as SandboxChange;
         if (change === null || typeof change !== "object" || typeof change.kind !== "string") {

@@ -6,6 +6,8 @@
 import type http from "node:http";
 import { CleverView, lowerBound, type CleverObject, type CleverResolved } from "./clever-records.js";
 import type { FaultInjector } from "./faults.js";
+import { minimalCleverRecord, MINIMAL_PAGE_SIZE, type SandboxModes } from "./modes.js";
+import { cursorStart } from "./page-faults.js";
 import { HTML_ERROR_PAGE, send } from "./respond.js";
 import type { District } from "./roster.js";
 import { sendGzipBomb } from "./gzip-bomb.js";
@@ -38,6 +40,8 @@ export const CLEVER_MAX_LIMIT = 10_000;
 
 export interface CleverApiContext {
   district: () => District;
+  /** The sandbox's strict modes (modes.ts), read per request; default none. */
+  modes?: () => SandboxModes;
   faults: FaultInjector;
   delay: (ms: number) => Promise<void>;
   /** Counts an API request by route template and path (the server's stats). */
@@ -153,7 +157,14 @@ export class CleverApi {
     }
 
     const resolved: CleverResolved = this.view().resolve(segments, url.searchParams.get("role"));
-    const page = resolved.kind === "list" ? paging(url, resolved.records, this.options) : undefined;
+    const modes = this.#ctx.modes?.() ?? {};
+    const page =
+      resolved.kind === "list"
+        ? paging(url, resolved.records, {
+            ...this.options,
+            maxPageSize: modes.minimal ? MINIMAL_PAGE_SIZE : this.options.maxPageSize,
+          })
+        : undefined;
     const fault = this.#ctx.faults.decide(
       path,
       page && "start" in page ? { offset: page.start, limit: page.limit } : undefined,
@@ -194,8 +205,8 @@ export class CleverApi {
     if (resolved.kind === "bad") {
       return answer(400, error(resolved.description));
     }
-    const wrap = (collection: string, record: { id: string }) => ({
-      data: record,
+    const wrap = (collection: string, record: CleverObject) => ({
+      data: modes.minimal ? minimalCleverRecord(collection, record) : record,
       uri: `${CLEVER_PREFIX}${collection}/${encodeURIComponent(record.id)}`,
     });
     if (resolved.kind === "single") {
@@ -204,10 +215,11 @@ export class CleverApi {
     if (!page || "status" in page) {
       return answer(page?.status ?? 400, error(page?.message ?? "bad paging"));
     }
-    const slice = resolved.records.slice(page.start, page.start + page.limit);
+    const start = cursorStart(this.#ctx.faults.get(), path, page.start);
+    const slice = resolved.records.slice(start, start + page.limit);
     const links = [{ rel: "self", uri: linkTo(url, url.searchParams.get("starting_after") ?? undefined) }];
     const last = slice[slice.length - 1];
-    if (last && page.start + slice.length < resolved.records.length) {
+    if (last && start + slice.length < resolved.records.length) {
       links.push({ rel: "next", uri: linkTo(url, last.id) });
     }
     return answer(200, { data: slice.map((r) => wrap(resolved.collection, r)), links });

@@ -1,6 +1,7 @@
 // Fault injection for the sandbox's rostering API, switchable at runtime. Decisions are made per
 // request in a fixed order (see `decide`); random faults draw from a seeded generator so a
 // sequential client sees the same pattern on every run.
+import { parsePageFault, type DuplicatePagesFault, type LowTotalFault } from "./page-faults.js";
 import type { Random } from "./random.js";
 import { createRandom } from "./random.js";
 
@@ -35,6 +36,12 @@ export interface SandboxFaults {
    * default all) are answered 200 with a gzip body that expands to `bytes` (default 2 GiB) of
    * `{"users":[`, spaces and `]}`, made on the fly (src/sandbox/gzip-bomb.ts). Decided first. */
   gzipBomb?: { bytes?: number; path?: string };
+  /** Pages after the first start `repeat` records early, cumulatively (an unstable order): the
+   * records received still reach X-Total-Count, but some repeat and as many are never served. */
+  duplicatePages?: DuplicatePagesFault;
+  /** X-Total-Count says `missing` fewer records than the list has; the Link header follows the
+   * reported total (`links: "total"`, a consistent lie) or the records (`"records"`, default). */
+  lowTotal?: LowTotalFault;
 }
 
 export type FaultDecision =
@@ -59,6 +66,8 @@ const FAULT_KEYS: FaultKey[] = [
   "failPaging",
   "seed",
   "gzipBomb",
+  "duplicatePages",
+  "lowTotal",
 ];
 
 /** Checks an untrusted fault object (from the admin API); throws a TypeError naming the bad key. */
@@ -97,6 +106,8 @@ export function parseFaults(input: unknown, allowNull: boolean): Record<string, 
       if (v.path !== undefined) {
         new RegExp(String(v.path));
       }
+    } else if (key === "duplicatePages" || key === "lowTotal") {
+      parsePageFault(key, value);
     } else if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new TypeError(`${key} must be a non-negative number`);
     }

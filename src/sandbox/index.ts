@@ -5,6 +5,7 @@ export { District } from "./roster.js";
 export { startSandbox, SANDBOX_DEFAULTS } from "./server.js";
 export type { Sandbox, SandboxOptions, SandboxStats } from "./server.js";
 export type { SandboxFaults } from "./faults.js";
+export type { SandboxModes } from "./modes.js";
 export { applyChange, MutationError } from "./mutate.js";
 export type { MutationResult, SandboxChange } from "./mutate.js";
 export { createRandom } from "./random.js";

@@ -15,7 +15,9 @@ import type http from "node:http";
 import { resolve, routeOf } from "./api.js";
 import type { AuthResult } from "./auth.js";
 import type { FaultInjector } from "./faults.js";
-import { applySort, linkHeader, parseFields, parseFilter, parsePaging, QueryError } from "./query.js";
+import { endpointServed, listPage } from "./list.js";
+import { minimalOneRosterRecord, type SandboxModes, type Shuffler } from "./modes.js";
+import { parsePaging, QueryError } from "./query.js";
 import { API_PREFIX } from "./records.js";
 import { HTML_ERROR_PAGE, imsxError, send } from "./respond.js";
 import type { District } from "./roster.js";
@@ -37,6 +39,9 @@ export const ONEROSTER12_SANDBOX_DEFAULTS = {
 
 export interface OneRoster12Context {
   district: () => District;
+  /** The sandbox's strict modes (modes.ts), read per request. */
+  modes: () => SandboxModes;
+  shuffler: Shuffler;
   faults: FaultInjector;
   delay: (ms: number) => Promise<void>;
   /** Counts an API request by route template and path (the server's stats). */
@@ -211,36 +216,45 @@ export class OneRoster12Api {
         "WWW-Authenticate": 'Bearer realm="sandbox"',
       });
     }
-    if (!resolved || (segments.length > 2 && !this.options.nestedEndpoints)) {
+    const modes = this.#ctx.modes();
+    if (
+      !resolved ||
+      (segments.length > 2 && !this.options.nestedEndpoints) ||
+      !endpointServed(segments, modes)
+    ) {
       return answer(404, imsxError(404, `no endpoint ${url.pathname}`));
     }
     if (resolved.kind === "missing") {
       return answer(404, imsxError(404, resolved.description));
     }
     if (resolved.kind === "single") {
-      return answer(200, { [resolved.key]: this.#convert.record(resolved.key, resolved.record) });
+      const record = this.#convert.record(resolved.key, resolved.record);
+      return answer(200, {
+        [resolved.key]: modes.minimal ? minimalOneRosterRecord("1.2", resolved.key, record) : record,
+      });
     }
     try {
       if (paging instanceof QueryError || paging === undefined) {
         throw paging ?? new QueryError("bad paging", "invalid_data");
       }
       const fields = new Set([...resolved.fields, ...(EXTRA_FIELDS[resolved.key] ?? [])]);
-      let records = this.#convert.list(resolved.key, resolved.records);
       const filter = url.searchParams.get("filter");
-      if (filter !== null && !this.options.acceptFilter) {
+      if (filter !== null && !this.options.acceptFilter && !modes.minimal) {
         throw new QueryError("this server does not support filter", "invalid_filter_field");
       }
-      if (filter) {
-        records = records.filter(parseFilter(filter, fields));
-      }
-      records = applySort(records, url.searchParams, fields);
-      const select = parseFields(url.searchParams, fields);
-      const slice = records.slice(paging.offset, paging.offset + paging.limit);
-      return answer(
-        200,
-        { [resolved.key]: select ? slice.map(select) : slice },
-        { "X-Total-Count": String(records.length), Link: linkHeader(url, paging, records.length) },
-      );
+      const page = listPage({
+        version: "1.2",
+        key: resolved.key,
+        records: this.#convert.list(resolved.key, resolved.records),
+        fields,
+        url,
+        paging,
+        path,
+        faults: this.#ctx.faults.get(),
+        modes,
+        shuffler: this.#ctx.shuffler,
+      });
+      return answer(200, page.body, page.headers);
     } catch (error) {
       if (error instanceof QueryError) {
         return answer(400, imsxError(400, error.message, error.codeMinor));

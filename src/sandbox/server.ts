@@ -4,7 +4,8 @@
 //   /v3.0/…                 the same district as a Clever API v3 (bearer token; see clever.ts)
 //   /ims/oneroster/rostering/v1p2/…  the same district as OneRoster 1.2 (OAuth 2; see oneroster12.ts)
 //   /oauth/token            OAuth 2 client-credentials tokens (used when auth is "oauth2")
-//   /_sandbox/…             an unauthenticated admin API: stats, faults, mutations (see ADMIN_HELP)
+//   /_sandbox/…             an unauthenticated admin API: stats, faults, modes, mutations (see ADMIN_HELP)
+// The strict modes (modes.ts) make every dialect as sparse and odd as its spec allows.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Resolved } from "./api.js";
@@ -24,8 +25,10 @@ import { CleverApi, CLEVER_PREFIX } from "./clever.js";
 import type { OneRoster12SandboxOptions } from "./oneroster12.js";
 import { OneRoster12Api, V1P2_PREFIX } from "./oneroster12.js";
 import { HTML_ERROR_PAGE, imsxError, readBody, send } from "./respond.js";
+import { endpointServed, listPage } from "./list.js";
+import { minimalOneRosterRecord, parseModes, Shuffler, type SandboxModes } from "./modes.js";
 import type { Paging } from "./query.js";
-import { QueryError, applySort, linkHeader, parseFields, parseFilter, parsePaging } from "./query.js";
+import { QueryError, parsePaging } from "./query.js";
 import { API_PREFIX } from "./records.js";
 import type { District } from "./roster.js";
 
@@ -61,6 +64,8 @@ export interface SandboxOptions extends DistrictOptions {
   /** The OneRoster 1.2 API (OAuth 2 tokens from /oauth/token whatever `auth` says): see
    * OneRoster12SandboxOptions (nested endpoints, filter support). */
   oneRoster12?: OneRoster12SandboxOptions;
+  /** Strict modes of every REST dialect (see modes.ts). Default none. */
+  modes?: SandboxModes;
 }
 
 export const SANDBOX_DEFAULTS: Required<
@@ -116,6 +121,8 @@ export interface Sandbox {
   readonly url12: string;
   /** Switches the 1.2 API's nested endpoints and filter support at runtime; returns all switches. */
   configureOneRoster12(options: OneRoster12SandboxOptions): Required<OneRoster12SandboxOptions>;
+  /** Merges into the strict modes (see modes.ts); returns them all. */
+  setModes(modes: SandboxModes): SandboxModes;
   /** The live district (replaced by `resetDistrict`). */
   readonly district: District;
   /** Replaces every fault; `setFaults({})` turns them all off. */
@@ -180,6 +187,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
   });
   let stats = emptyStats();
+  const modes: SandboxModes = { ...options.modes };
+  const shuffler = new Shuffler(district.seed);
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
@@ -199,6 +208,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   const clever = new CleverApi(options.clever ?? {}, {
     district: () => district,
+    modes: () => modes,
     faults,
     delay,
     count,
@@ -206,6 +216,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const oneRoster12 = new OneRoster12Api(options.oneRoster12 ?? {}, {
     district: () => district,
+    modes: () => modes,
+    shuffler,
     faults,
     delay,
     count,
@@ -277,7 +289,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       });
       return 401;
     }
-    if (!resolved) {
+    if (!resolved || !endpointServed(segments, modes)) {
       send(res, 404, imsxError(404, `no endpoint ${url.pathname}`));
       return 404;
     }
@@ -286,35 +298,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return 404;
     }
     if (resolved.kind === "single") {
-      send(res, 200, { [resolved.key]: resolved.record });
+      const record = modes.minimal
+        ? minimalOneRosterRecord("1.1", resolved.key, resolved.record)
+        : resolved.record;
+      send(res, 200, { [resolved.key]: record });
       return 200;
     }
     try {
       if (paging instanceof QueryError) {
         throw paging;
       }
-      const page = paging!;
-      const filter = url.searchParams.get("filter");
-      let records = resolved.records;
-      if (filter) {
-        const predicate = parseFilter(filter, resolved.fields);
-        records = records.filter(predicate);
-      }
-      records = applySort(records as object[], url.searchParams, resolved.fields);
-      const select = parseFields(url.searchParams, resolved.fields);
-      let slice = records.slice(page.offset, page.offset + page.limit);
-      if (select) {
-        slice = slice.map(select);
-      }
-      send(
-        res,
-        200,
-        { [resolved.key]: slice },
-        {
-          "X-Total-Count": String(records.length),
-          Link: linkHeader(url, page, records.length),
-        },
-      );
+      const page = listPage({
+        version: "1.1",
+        key: resolved.key,
+        records: resolved.records,
+        fields: resolved.fields,
+        url,
+        paging: paging!,
+        path: segments.join("/"),
+        faults: faults.get(),
+        modes,
+        shuffler,
+      });
+      send(res, 200, page.body, page.headers);
       return 200;
     } catch (error) {
       if (error instanceof QueryError) {
@@ -362,7 +368,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const path = url.pathname;
     const answer = async (): Promise<number | undefined> => {
       if (path === "/_sandbox" || path.startsWith("/_sandbox/")) {
-        await serveAdmin(req, res, url, { sandbox: handle, faults, info });
+        await serveAdmin(req, res, url, {
+          sandbox: handle,
+          faults,
+          info,
+          modes: { get: () => ({ ...modes }), set: (m) => handle.setModes(parseModes(m)) },
+        });
         return undefined;
       }
       stats.requests += 1;
@@ -437,6 +448,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleverToken: clever.options.token,
     url12: `${origin}${V1P2_PREFIX}`,
     configureOneRoster12: (switches) => oneRoster12.configure(switches),
+    setModes: (changes) => {
+      Object.assign(modes, changes);
+      return { ...modes };
+    },
     get district() {
       return district;
     },

@@ -3,7 +3,7 @@
 // outbox and the events file untouched; a wiped roster is held by the safety guard (exit 3) until
 // `sync --force`. One embedded database for the whole sequence.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { startSandbox, type Sandbox, type SandboxFaults } from "../../src/sandbox/index.js";
 import { assertBuilt } from "../helpers/cli.js";
 import {
   CLIENT_SECRET,
@@ -35,6 +35,8 @@ describe("runs that change nothing", { timeout: STEP_TIMEOUT }, () => {
   let synced: EventUser[];
   let file = "";
   let failedError = "";
+  /** Errors of the runs that paging faults failed, oldest first. */
+  const pagingErrors: string[] = [];
   let heldError = "";
   let eventCount = 0;
   /** Runs that applied something, oldest first: the only ones allowed to have events. */
@@ -135,6 +137,45 @@ describe("runs that change nothing", { timeout: STEP_TIMEOUT }, () => {
     expect(eventCount).toBe(before + 4);
   });
 
+  const STUDENTS_OF_A_CLASS = "^classes/[^/]+/students$";
+  /** A total low by whole pages on one of the twin classes: the paging ends "cleanly" there. */
+  const lowByWholePages = (): SandboxFaults => {
+    const twin = sandbox.district.classes.find((c) => c.title === ELA6)!;
+    const students = sandbox.district.classUsers(twin.sourcedId, "student").length;
+    const missing = (students % PAGE_SIZE) + PAGE_SIZE;
+    return { lowTotal: { missing, links: "total", path: `^classes/${twin.sourcedId}/students$` } };
+  };
+  it.each([
+    [
+      "pages that repeat students of earlier pages",
+      (): SandboxFaults => ({ duplicatePages: { repeat: 2, path: STUDENTS_OF_A_CLASS } }),
+      /repeated 2 record/,
+    ],
+    [
+      "an X-Total-Count low by whole pages, with a Link that agrees,",
+      lowByWholePages,
+      /received \d+ records of classes\/[^ ]+\/students but X-Total-Count said/,
+    ],
+  ])(
+    "%s fail the run and change nothing (no removes for the students paging lost)",
+    async (_name, fault, why) => {
+      sandbox.setFaults(fault());
+      try {
+        const result = await ws.cli(["sync", "--json"]);
+        expect(result.code, result.stderr).toBe(1);
+        const [run] = (JSON.parse(result.stdout) as { runs: (RunJson & { error: string })[] }).runs;
+        expect(run).toMatchObject({ status: "failed", members: null, added: 0, removed: 0 });
+        expect(run!.error).toMatch(why);
+        expect(run!.error).not.toContain("oauth_");
+        await expectNothingChanged();
+        runs.push([run!.runId, "failed"]);
+        pagingErrors.push(run!.error);
+      } finally {
+        sandbox.setFaults({});
+      }
+    },
+  );
+
   it("a renamed class fails the run (no group matched) instead of removing everyone", async () => {
     const twins = sandbox.district.classes.filter((c) => c.title === ELA6).map((c) => c.sourcedId);
     expect(twins).toHaveLength(2);
@@ -203,6 +244,7 @@ describe("runs that change nothing", { timeout: STEP_TIMEOUT }, () => {
     expect(history.map((r) => [r.runId, r.status])).toEqual([...runs].reverse());
     expect(history.filter((r) => r.status === "failed").map((r) => r.error)).toEqual([
       `mapping ${MAPPING.name}: no group matched classes "${ELA6}" on title`,
+      ...[...pagingErrors].reverse(),
       failedError,
     ]);
     expect(history.find((r) => r.status === "held")).toMatchObject({ error: heldError, members: 0 });

@@ -170,6 +170,48 @@ describe("paging", () => {
     );
   });
 
+  it("never stops while a cursor Link names a next page, even past X-Total-Count", async () => {
+    const all = users(23);
+    await withServer(
+      (_req, res, url) => {
+        const cursor = Number(url.searchParams.get("cursor") ?? 0);
+        const headers: Record<string, string> = { "x-total-count": "20" };
+        if (cursor + 10 < all.length) {
+          headers.link = `<students?cursor=${cursor + 10}>; rel="next"`;
+        }
+        sendJson(res, { users: all.slice(cursor, cursor + 10) }, headers);
+      },
+      async (server) => {
+        const provider = createProvider(providerConfig(server.url), {});
+        const error = await expectProviderError(provider.allUsers("students"));
+        expect(error.code).toBe("INCOMPLETE_FETCH");
+        expect(error.message).toMatch(/received 23 records of students but X-Total-Count said 20/);
+        expect(server.requests).toHaveLength(3);
+        await provider.close();
+      },
+    );
+  });
+
+  it("confirms the end by offset only: a cursor walk that the server ends on a full page is not re-asked", async () => {
+    const all = users(20);
+    await withServer(
+      (_req, res, url) => {
+        const cursor = Number(url.searchParams.get("cursor") ?? 0);
+        const headers: Record<string, string> = { "x-total-count": "20", link: `<students>; rel="first"` };
+        if (cursor + 10 < all.length) {
+          headers.link = `<students?cursor=${cursor + 10}>; rel="next"`;
+        }
+        sendJson(res, { users: all.slice(cursor, cursor + 10) }, headers);
+      },
+      async (server) => {
+        const provider = createProvider(providerConfig(server.url), {});
+        expect(await provider.allUsers("students")).toHaveLength(20);
+        expect(server.requests).toHaveLength(2);
+        await provider.close();
+      },
+    );
+  });
+
   it("fails with INCOMPLETE_FETCH when the count differs from X-Total-Count", async () => {
     const all = users(25);
     await withServer(

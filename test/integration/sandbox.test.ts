@@ -294,6 +294,64 @@ describe("sandbox faults", () => {
     expect(bad.text).toContain("unknown fault");
   });
 
+  it("repeats records of earlier pages (duplicatePages) and under-reports X-Total-Count (lowTotal)", async () => {
+    const ids = async (offset: number): Promise<string[]> => {
+      const reply = await request(new URL(`students?limit=10&offset=${offset}`, sandbox.url));
+      return (reply.json().users as { sourcedId: string }[]).map((u) => u.sourcedId);
+    };
+    const all = sandbox.district.usersWithRole("student").map((u) => u.sourcedId);
+    expect(all).toHaveLength(40);
+    sandbox.setFaults({ duplicatePages: { repeat: 3 } });
+    // Each page starts 3 records earlier than the one before: 40 received, 31 unique.
+    const pages = [await ids(0), await ids(10), await ids(20), await ids(30)];
+    expect(pages.map((p) => p[0])).toEqual([all[0], all[7], all[14], all[21]]);
+    expect(pages.flat()).toHaveLength(40);
+    expect(new Set(pages.flat()).size).toBe(31);
+
+    sandbox.setFaults({ lowTotal: { missing: 15, links: "total" } });
+    const low = await request(new URL("students?limit=25&offset=0", sandbox.url));
+    expect(low.headers["x-total-count"]).toBe("25");
+    expect(low.headers.link).not.toContain('rel="next"');
+    expect((await ids(30)).length).toBe(10);
+    sandbox.setFaults({ lowTotal: { missing: 15 } });
+    const linked = await request(new URL("students?limit=25&offset=0", sandbox.url));
+    expect([linked.headers["x-total-count"], linked.headers.link]).toEqual([
+      "25",
+      expect.stringContaining('rel="next"'),
+    ]);
+    const bad = await admin(sandbox, "POST", "faults", { lowTotal: { missing: "many" } });
+    expect([bad.status, bad.text]).toEqual([400, expect.stringContaining("lowTotal must be")]);
+    sandbox.setFaults({});
+  });
+
+  it("switches strict modes through the admin API", async () => {
+    const cls = sandbox.district.classes[0]!.sourcedId;
+    const get = (path: string): Promise<Reply> => request(new URL(path, sandbox.url));
+    expect((await admin(sandbox, "GET", "modes")).json()).toEqual({});
+    expect((await admin(sandbox, "POST", "modes", { topLevelOnly: true })).json()).toEqual({
+      topLevelOnly: true,
+    });
+    expect((await get(`classes/${cls}/students`)).status).toBe(404);
+    expect((await get(`classes/${cls}`)).status).toBe(404);
+    expect((await get("classes")).status).toBe(200);
+    expect((await admin(sandbox, "POST", "modes", { topLevelOnly: false, minimal: true })).json()).toEqual({
+      topLevelOnly: false,
+      minimal: true,
+    });
+    expect((await get(`classes/${cls}/students`)).status).toBe(404);
+    const single = await get(`classes/${cls}`);
+    expect(Object.keys(single.json().class as object).sort()).toEqual(
+      ["classType", "course", "dateLastModified", "school", "sourcedId", "status", "terms", "title"].sort(),
+    );
+    const page = await get("students?limit=100&filter=sourcedId%3D'nobody'");
+    expect([page.headers["x-total-count"], page.headers.link]).toEqual([undefined, undefined]);
+    expect((page.json().users as unknown[]).length).toBe(7);
+    const bad = await admin(sandbox, "POST", "modes", { gentle: true });
+    expect([bad.status, bad.text]).toEqual([400, expect.stringContaining("unknown mode")]);
+    await admin(sandbox, "POST", "modes", { minimal: false });
+    expect((await get(`classes/${cls}/students`)).status).toBe(200);
+  });
+
   it("applies mutations visible on the API", async () => {
     const d = sandbox.district;
     const target = d.classes.find((c) => c.title === "ELA 6 (6A ELA)")!;

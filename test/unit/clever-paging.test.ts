@@ -148,6 +148,30 @@ describe("fetchAll", () => {
     expect(loop.message).toMatch(/links rel "next" repeated a page/);
   });
 
+  it("fails when a page repeats some records of an earlier page (the cursor is not stable)", async () => {
+    const all = records(30);
+    // Each page starts 3 records before the cursor: an order that shifted under the walk.
+    const shifting = source((url) => {
+      const after = url.searchParams.get("starting_after");
+      const start = after ? Math.max(0, all.findIndex((r) => r.id === after) + 1 - 3) : 0;
+      const page = all.slice(start, start + 10);
+      const more = start + page.length < all.length;
+      return {
+        body: envelope(
+          page,
+          more ? [{ rel: "next", uri: `/v3.0/users?starting_after=${page.at(-1)!.id}` }] : [],
+        ),
+      };
+    });
+    const error = await failure(
+      fetchAll(shifting, { providerName: "clever", path: "v3.0/users", pageSize: 10 }),
+    );
+    expect(error.code).toBe("INCOMPLETE_FETCH");
+    expect(error.message).toMatch(
+      /page 2 of v3.0\/users repeated 3 record\(s\) of earlier pages \(17 unique of 20 received, e.g. u008\)/,
+    );
+  });
+
   it("caps the records fetched", async () => {
     const src = source(cleverPages(records(50), 10));
     const error = await failure(

@@ -29,11 +29,11 @@ describe("plannedOffsets", () => {
   const next = (offset: number) => `http://h/classes?limit=1000&offset=${offset}`;
   it.each([
     {
-      name: "offsets after a full first page",
+      name: "offsets after a full first page, and the one that confirms a total ending on a full page",
       length: 1000,
       total: 3000,
       link: undefined,
-      expected: [1000, 2000],
+      expected: [1000, 2000, 3000],
     },
     { name: "a last partial page", length: 1000, total: 2500, link: undefined, expected: [1000, 2000] },
     { name: "Link by offset", length: 500, total: 1200, link: next(500), expected: [500, 1000] },

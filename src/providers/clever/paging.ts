@@ -4,7 +4,9 @@
 // (servers cap `limit`). The end is a page without a next link, or an empty page. A server that sends
 // no `links` at all is paged with `starting_after=<last id>` until an empty page.
 // Every page is checked: the `data` array exists and each entry wraps a record with an `id`.
-// Bounded: a page that brings nothing new, a repeated next link, or too many records stops with an error.
+// A record repeated from an earlier page fails the fetch: the cursor is not stable, and what it
+// skipped would be removed. Bounded: a repeated record or next link, or too many records, stops with
+// an error.
 import { ProviderError, safeUrl } from "../../errors.js";
 import { object } from "../fields.js";
 import type { JsonResponse, SearchParams } from "../http.js";
@@ -134,21 +136,36 @@ export async function fetchAll(source: PageSource, options: FetchAllOptions): Pr
     const page = parsePage(response, providerName);
     pages += 1;
 
-    let fresh = 0;
+    const repeated: string[] = [];
     for (const record of page.records) {
-      if (!seenIds.has(record.id)) {
+      if (seenIds.has(record.id)) {
+        repeated.push(record.id);
+      } else {
         seenIds.add(record.id);
-        fresh += 1;
       }
       records.push(record);
     }
     options.onProgress?.({ pages: 1, records: page.records.length });
 
-    if (page.records.length > 0 && fresh === 0) {
+    if (page.records.length > 0 && repeated.length === page.records.length) {
       throw responseError(
         response,
         providerName,
         `page ${pages} repeated records already fetched (does the server ignore starting_after?)`,
+      );
+    }
+    if (repeated.length > 0) {
+      // A cursor over a collection that is not in a stable order skips as many records as it
+      // repeats: the users it skipped would be removed.
+      throw new ProviderError(
+        "INCOMPLETE_FETCH",
+        `provider ${providerName}: page ${pages} of ${options.path} repeated ${repeated.length} record(s) ` +
+          `of earlier pages (${seenIds.size} unique of ${records.length} received, e.g. ${repeated[0]}); ` +
+          `the paging is not stable, so records were skipped`,
+        providerName,
+        safeUrl(response.url),
+        undefined,
+        { retriable: true },
       );
     }
     if (records.length > maxRecords) {

@@ -9,7 +9,7 @@ import { ProviderError } from "../../errors.js";
 
 /**
  * Statuses that say "this endpoint does not exist here" without doubt. A 404 is ambiguous (the
- * endpoint, or the class it names?), so it is confirmed by fetching the group itself: see
+ * endpoint, or the class it names?), so it is confirmed by the group's existence: see
  * `isMissingEndpoint`.
  */
 export const NOT_IMPLEMENTED_STATUSES: ReadonlySet<number> = new Set([405, 501]);
@@ -32,28 +32,21 @@ export function isFilterRejection(error: unknown): boolean {
 }
 
 /**
- * Whether `error`, from a nested endpoint below `groupPath` (e.g. `classes/123`), means the
- * endpoint is missing: a 405 or 501, or a 404 while `groupPath` itself answers (`probe` resolves).
- * A 404 from the probe too means the group is gone: the nested endpoint is fine and the error
- * stands. Any other probe failure is thrown.
+ * Whether `error`, from a nested endpoint of a group (e.g. `classes/123/students`), means the
+ * endpoint is missing: a 405 or 501, or a 404 while the group itself exists (`groupExists`, which
+ * must not lean on `classes/123` answering: servers of top-level collections only have no such
+ * endpoint). A 404 for a group that does not exist means the group is gone: the nested endpoint is
+ * fine and the error stands. A failure of `groupExists` is thrown.
  */
-export async function isMissingEndpoint(error: unknown, probe: () => Promise<unknown>): Promise<boolean> {
+export async function isMissingEndpoint(
+  error: unknown,
+  groupExists: () => Promise<boolean>,
+): Promise<boolean> {
   const status = httpStatus(error);
   if (status !== undefined && NOT_IMPLEMENTED_STATUSES.has(status)) {
     return true;
   }
-  if (status !== 404) {
-    return false;
-  }
-  try {
-    await probe();
-    return true;
-  } catch (probeError) {
-    if (httpStatus(probeError) === 404) {
-      return false;
-    }
-    throw probeError;
-  }
+  return status === 404 && groupExists();
 }
 
 /** Waiters re-check the state after the discovering call ends; this many rounds at most. */

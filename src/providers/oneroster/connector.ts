@@ -49,6 +49,8 @@ export class OneRosterConnector implements Provider {
   /** Per collection: does the server take our `filter`? (No: it answered a filtered request with an error, see isFilterRejection.) Shared by the
    * group lookups and the top-level fallback, so a collection is refused once per run. */
   readonly #filters: Capabilities;
+  /** `type/sourcedId` of every group a collection answered with in this run (see #groupExists). */
+  readonly #seenGroups = new Set<string>();
 
   constructor(config: ProviderConfig, options: OneRosterConnectorOptions = {}) {
     // The schema already adds the version's base path to a bare origin; configs built in code
@@ -89,7 +91,7 @@ export class OneRosterConnector implements Provider {
   async listGroups(type: GroupType, onProgress?: ProgressFn): Promise<RosterGroup[]> {
     const { path, key } = GROUP_COLLECTIONS[type];
     const records = await this.#fetch(path, key, onProgress);
-    return records.map((record) => normaliseGroup(type, record));
+    return this.#groups(type, records);
   }
 
   /** Groups that may match `query`, by the server's `filter` (see groups.ts); undefined: list them. */
@@ -101,10 +103,7 @@ export class OneRosterConnector implements Provider {
     const { path, key } = GROUP_COLLECTIONS[query.type];
     return this.#filters.run<RosterGroup[] | undefined>(
       path,
-      async () =>
-        (await this.#fetch(path, key, onProgress, { filter })).map((record) =>
-          normaliseGroup(query.type, record),
-        ),
+      async () => this.#groups(query.type, await this.#fetch(path, key, onProgress, { filter })),
       () => Promise.resolve(undefined),
       (error) => Promise.resolve(isFilterRejection(error)),
     );
@@ -116,9 +115,9 @@ export class OneRosterConnector implements Provider {
       "courses/{id}/classes",
       () => this.#fetch(`${course}/classes`, "classes", onProgress),
       () => this.#topLevel.courseClasses(courseSourcedId, onProgress),
-      (error) => isMissingEndpoint(error, () => this.#http.getJson(course)),
+      (error) => isMissingEndpoint(error, () => this.#groupExists("courses", courseSourcedId)),
     );
-    return records.map((record) => normaliseGroup("classes", record));
+    return this.#groups("classes", records);
   }
 
   async groupMembers(
@@ -135,7 +134,7 @@ export class OneRosterConnector implements Provider {
         group.type === "classes"
           ? this.#topLevel.classMembers(group.sourcedId, kind, onProgress)
           : this.#topLevel.schoolMembers(group.sourcedId, kind, onProgress),
-      (error) => isMissingEndpoint(error, () => this.#http.getJson(base)),
+      (error) => isMissingEndpoint(error, () => this.#groupExists(group.type, group.sourcedId)),
     );
   }
 
@@ -154,6 +153,46 @@ export class OneRosterConnector implements Provider {
 
   async close(): Promise<void> {
     this.#http.close();
+  }
+
+  /** Normalised groups, remembered as seen in their collection. */
+  #groups(type: GroupType, records: OneRosterRecord[]): RosterGroup[] {
+    return records.map((record) => {
+      this.#seenGroups.add(`${type}/${record.sourcedId}`);
+      return normaliseGroup(type, record);
+    });
+  }
+
+  /**
+   * Whether a group exists, after its nested endpoint answered 404. A group a collection answered
+   * with in this run exists (mappings resolve their groups from the collections first): no request.
+   * Else its own record (`classes/{id}`), and where the server has no single records either (top-
+   * level collections only), the collection asked for that sourcedId.
+   */
+  async #groupExists(type: GroupType, sourcedId: string): Promise<boolean> {
+    if (this.#seenGroups.has(`${type}/${sourcedId}`)) {
+      return true;
+    }
+    const { path, key } = GROUP_COLLECTIONS[type];
+    try {
+      await this.#http.getJson(`${path}/${encodeURIComponent(sourcedId)}`);
+      return true;
+    } catch (error) {
+      if (httpStatus(error) !== 404) {
+        throw error;
+      }
+    }
+    const listed = () => this.#fetch(path, key);
+    // A server that ignores the filter answers with the whole collection: checked here either way.
+    const records = sourcedId.includes("'")
+      ? await listed()
+      : await this.#filters.run(
+          `${path}?sourcedId`,
+          () => this.#fetch(path, key, undefined, { filter: `sourcedId='${sourcedId}'` }),
+          listed,
+          (error) => Promise.resolve(isFilterRejection(error)),
+        );
+    return this.#groups(type, records).some((group) => group.sourcedId === sourcedId);
   }
 
   /** Students, teachers, or both (`users` of a group: the nested endpoints have no `/users`). */

@@ -18,6 +18,8 @@
 // "rent or buy" rule, which never spends more than twice the cheaper of the two, without knowing
 // in advance how many classes a cycle will resolve. The cost of the listing comes from
 // X-Total-Count on a one-record page; a server that does not send it gets the listing at once.
+// A user `/users/{id}` does not know is looked for in the listing before it is left out: servers of
+// top-level collections only answer every `/users/{id}` with 404.
 import type { Logger } from "pino";
 import type { HttpClient, SearchParams } from "../http.js";
 import type { ProgressFn, RosterUser, UserKind } from "../types.js";
@@ -98,6 +100,7 @@ export class TopLevelCollections {
       : undefined;
     const enrollments = await this.#filtered(
       "enrollments",
+      field,
       filter,
       (e) => refId(e.class) === classId && roles.some((role) => role === enrollmentRole(e)),
       onProgress,
@@ -131,6 +134,7 @@ export class TopLevelCollections {
     const field = FILTERS[this.#o.version].classCourse;
     return this.#filtered(
       "classes",
+      field,
       quotable(courseId) ? `${field}='${courseId}'` : undefined,
       (c) => refId(c.course) === courseId,
       onProgress,
@@ -150,7 +154,13 @@ export class TopLevelCollections {
       }
     }
     const found = new Map<string, OneRosterRecord>();
-    if (this.#directory || ids.some((id) => !this.#single.has(id))) {
+    if (!this.#directory && ids.every((id) => this.#single.has(id))) {
+      const records = await Promise.all(ids.map((id) => this.#single.get(id)!));
+      records.forEach((record, i) => record && found.set(ids[i]!, record));
+    }
+    if (found.size < ids.length) {
+      // A user an enrollment names but `users/{id}` does not know is looked for in the directory:
+      // servers of top-level collections only answer every `users/{id}` with 404.
       const directory = await this.#listDirectory(onProgress);
       for (const id of ids) {
         const record = directory.get(id);
@@ -158,9 +168,6 @@ export class TopLevelCollections {
           found.set(id, record);
         }
       }
-    } else {
-      const records = await Promise.all(ids.map((id) => this.#single.get(id)!));
-      records.forEach((record, i) => record && found.set(ids[i]!, record));
     }
     if (found.size < ids.length) {
       this.#o.logger?.warn(
@@ -172,11 +179,14 @@ export class TopLevelCollections {
   }
 
   /**
-   * Records of `collection` that `matches`: asked of the server with `filter`, or filtered here
-   * after the server refused the filter (or when there is no `filter`: a value the filter grammar cannot quote).
+   * Records of `collection` that `matches`: asked of the server with `filter` (on `field`), or
+   * filtered here after the server refused a filter on that field (or when there is no `filter`: a
+   * value the filter grammar cannot quote). What a server takes is known per collection and field:
+   * one that filters classes by title may still refuse `courseSourcedId`.
    */
   async #filtered(
     collection: string,
+    field: string,
     filter: string | undefined,
     matches: (record: OneRosterRecord) => boolean,
     onProgress?: ProgressFn,
@@ -186,7 +196,7 @@ export class TopLevelCollections {
       return listed();
     }
     return this.#filters.run(
-      collection,
+      `${collection}?${field}`,
       async () => (await this.#fetch(collection, collection, { filter }, onProgress)).filter(matches),
       listed,
       (error) => Promise.resolve(isFilterRejection(error)),

@@ -1,13 +1,19 @@
 // OneRoster collection paging (SPEC §4): `limit`/`offset`, or the `Link: rel="next"` header when the
-// server sends one. A short page is not the end (servers cap `limit`); the end is an empty page, a
-// Link header without `next`, or reaching `X-Total-Count`, and the fetched count must then equal
-// that total. Every page is checked: the envelope array is there and each record has a sourcedId.
-// Bounded: a page that brings nothing new, a repeated Link, or too many records stops with an error.
+// server sends one. A short page is not the end (servers cap `limit`), and neither is reaching
+// X-Total-Count while the server still names a next page. The end is an empty page, a Link header
+// without `next`, or reaching X-Total-Count; the records received, the unique records and the
+// total must then agree, or the fetch failed: a server whose total or paging is off (it repeats
+// records of earlier pages, or its total is lower than what it has) would otherwise hand over a
+// short roster that looks whole. When the total ends exactly on a full page, one more request
+// confirms the end: the only way to see a total that is low by whole pages.
+// Every page is checked (page.ts). Bounded: a repeated record or Link, or too many records, stops
+// with an error.
 import { ProviderError, safeUrl } from "../../errors.js";
 import type { JsonResponse, SearchParams } from "../http.js";
 import type { ProgressFn } from "../types.js";
+import { pageRecords, parseLinkHeader, parseTotalCount, type OneRosterRecord } from "./page.js";
 
-export type OneRosterRecord = Record<string, unknown> & { sourcedId: string };
+export { pageRecords, parseLinkHeader, parseTotalCount, type OneRosterRecord } from "./page.js";
 
 export interface PageSource {
   getJson(urlOrPath: string, searchParams?: SearchParams): Promise<JsonResponse>;
@@ -32,78 +38,12 @@ export interface FetchAllOptions<T = OneRosterRecord> {
 
 const DEFAULT_MAX_RECORDS = 1_000_000;
 
-/** The URL of `rel="next"` in a Link header (RFC 8288), or undefined; `hasLinks` tells whether any link was sent. */
-export function parseLinkHeader(header: string | string[] | undefined): {
-  next: string | undefined;
-  hasLinks: boolean;
-} {
-  const text = Array.isArray(header) ? header.join(", ") : (header ?? "");
-  let next: string | undefined;
-  let hasLinks = false;
-  for (const match of text.matchAll(/<([^>]*)>((?:\s*;\s*[^;,<]+(?:=(?:"[^"]*"|[^;,]*))?)*)/g)) {
-    hasLinks = true;
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;,\s]+))/i.exec(match[2] ?? "");
-    const rels = (rel?.[1] ?? rel?.[2] ?? "").toLowerCase().split(/\s+/);
-    if (next === undefined && rels.includes("next")) {
-      next = match[1]!.trim();
-    }
-  }
-  return { next, hasLinks };
-}
-
-/** X-Total-Count as a non-negative integer, or undefined when absent or malformed. */
-export function parseTotalCount(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || !/^\s*\d+\s*$/.test(value)) {
-    return undefined;
-  }
-  return Number(value);
-}
-
-/** The records of one page, checked: the envelope array exists and every record has a sourcedId. */
-export function pageRecords(response: JsonResponse, key: string, providerName: string): OneRosterRecord[] {
-  const where = safeUrl(response.url);
-  const fail = (what: string): never => {
-    throw new ProviderError(
-      "PROVIDER_RESPONSE",
-      `provider ${providerName}: ${what} at ${where}`,
-      providerName,
-      where,
-      response.status,
-    );
-  };
-  const body = response.body;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return fail(
-      `expected a JSON object with "${key}", got ${Array.isArray(body) ? "an array" : typeof body}`,
-    );
-  }
-  const records = (body as Record<string, unknown>)[key];
-  if (!Array.isArray(records)) {
-    const keys = Object.keys(body).slice(0, 5).join(", ");
-    return fail(
-      records === undefined
-        ? `response has no "${key}" array (keys: ${keys || "none"})`
-        : `"${key}" is not an array`,
-    );
-  }
-  records.forEach((record: unknown, index) => {
-    if (typeof record !== "object" || record === null || Array.isArray(record)) {
-      fail(`${key}[${index}] is not an object`);
-    }
-    const id = (record as Record<string, unknown>).sourcedId;
-    if (typeof id !== "string" || id.trim() === "") {
-      fail(`${key}[${index}] has no sourcedId`);
-    }
-  });
-  return records as OneRosterRecord[];
-}
-
 /**
  * Whether the pages after the first can be asked for by offset, all at once: the first page was
  * full-sized (`pageLength` records, the server's cap or our limit) and X-Total-Count says more
  * follow, and the server pages by offset (no Link header, or one whose `next` is the offset we
- * would ask for; a cursor in the Link means the pages must be walked one by one).
+ * would ask for; a cursor in the Link means the pages must be walked one by one). A total that
+ * ends on a full page plans the request that confirms the end too, so that it costs no round trip.
  */
 export function plannedOffsets(
   pageLength: number,
@@ -121,7 +61,7 @@ export function plannedOffsets(
     }
   }
   const offsets: number[] = [];
-  for (let offset = pageLength; offset < total; offset += pageLength) {
+  for (let offset = pageLength; offset <= total; offset += pageLength) {
     offsets.push(offset);
   }
   return offsets;
@@ -150,6 +90,12 @@ export async function fetchAll<T = OneRosterRecord>(
   const seenLinks = new Set<string>();
   let pages = 0;
   let total: number | undefined;
+  /** The longest page so far: the server's cap on `limit`, or our `limit`. */
+  let longestPage = 0;
+  /** Whether a Link was followed that is not the offset we would ask for: then an offset request
+   * means nothing to the server, and the end cannot be confirmed by one. */
+  let cursorPaging = false;
+  let confirming = false;
   /** Requests already sent for the planned pages, by offset. */
   let planned = new Map<number, Promise<JsonResponse>>();
   let request: { url: string; params: SearchParams | undefined } = {
@@ -168,6 +114,14 @@ export async function fetchAll<T = OneRosterRecord>(
       {
         retriable,
       },
+    );
+  const badResponse = (message: string, response: JsonResponse): ProviderError =>
+    new ProviderError(
+      "PROVIDER_RESPONSE",
+      `provider ${providerName}: ${message} at ${safeUrl(response.url)}`,
+      providerName,
+      safeUrl(response.url),
+      response.status,
     );
 
   for (;;) {
@@ -189,23 +143,37 @@ export async function fetchAll<T = OneRosterRecord>(
       total = pageTotal;
     }
 
-    let fresh = 0;
+    const repeated: string[] = [];
     for (const record of page) {
-      if (!seenIds.has(record.sourcedId)) {
+      if (seenIds.has(record.sourcedId)) {
+        repeated.push(record.sourcedId);
+      } else {
         seenIds.add(record.sourcedId);
-        fresh += 1;
       }
       records.push(map(record));
     }
     options.onProgress?.({ pages: 1, records: page.length });
 
-    if (page.length > 0 && fresh === 0) {
-      throw new ProviderError(
-        "PROVIDER_RESPONSE",
-        `provider ${providerName}: page ${pages} repeated records already fetched (does the server ignore offset?) at ${safeUrl(response.url)}`,
-        providerName,
-        safeUrl(response.url),
-        response.status,
+    if (page.length > 0 && repeated.length === page.length) {
+      throw badResponse(
+        `page ${pages} repeated records already fetched (does the server ignore offset?)`,
+        response,
+      );
+    }
+    if (repeated.length > 0) {
+      // Offset paging over a collection that changed (or is served in no stable order) skips as
+      // many records as it repeats: the users it skipped would be removed.
+      throw incomplete(
+        `page ${pages} of ${options.path} repeated ${repeated.length} record(s) of earlier pages ` +
+          `(${seenIds.size} unique of ${records.length} received, e.g. ${repeated[0]}); ` +
+          `the paging is not stable, so records were skipped`,
+        response.url,
+      );
+    }
+    if (total !== undefined && records.length > total) {
+      throw incomplete(
+        `received ${records.length} records of ${options.path} but X-Total-Count said ${total}`,
+        response.url,
       );
     }
     if (records.length > maxRecords) {
@@ -218,12 +186,9 @@ export async function fetchAll<T = OneRosterRecord>(
       const resolved = URL.canParse(link.next, response.url) ? new URL(link.next, response.url) : undefined;
       if (!resolved || resolved.origin !== new URL(response.url).origin) {
         // Credentials are sent to whatever we follow: never to another origin.
-        throw new ProviderError(
-          "PROVIDER_RESPONSE",
-          `provider ${providerName}: Link rel="next" points ${resolved ? `to another origin (${resolved.origin})` : "to an invalid URL"} at ${safeUrl(response.url)}`,
-          providerName,
-          safeUrl(response.url),
-          response.status,
+        throw badResponse(
+          `Link rel="next" points ${resolved ? `to another origin (${resolved.origin})` : "to an invalid URL"}`,
+          response,
         );
       }
       if (page.length > 0) {
@@ -231,16 +196,28 @@ export async function fetchAll<T = OneRosterRecord>(
       }
     }
 
+    // A first page shorter than `limit` may be the server's cap, but one that is also the whole
+    // total is taken as the end: confirming every small collection would double its cost.
+    const fullPage =
+      page.length > 0 && (page.length >= pageSize || (longestPage > 0 && page.length >= longestPage));
+    longestPage = Math.max(longestPage, page.length);
     const reachedTotal = total !== undefined && records.length >= total;
     const serverSaysEnd = (link.hasLinks && link.next === undefined) || reachedTotal;
-    if (page.length === 0 || serverSaysEnd) {
+    if (page.length === 0 || (serverSaysEnd && nextUrl === undefined && planned.size === 0)) {
       if (total !== undefined && records.length !== total) {
         throw incomplete(
           `fetched ${records.length} records of ${options.path} but X-Total-Count said ${total}`,
           response.url,
         );
       }
-      return records;
+      const confirm = page.length > 0 && total !== undefined && fullPage && !cursorPaging && !confirming;
+      if (!confirm) {
+        return records;
+      }
+      // The total ends on a full page: a total low by whole pages looks exactly like this.
+      confirming = true;
+      request = { url: options.path, params: offsetParams(records.length) };
+      continue;
     }
 
     if (pages === 1) {
@@ -260,15 +237,12 @@ export async function fetchAll<T = OneRosterRecord>(
       request = { url: options.path, params: offsetParams(records.length) };
     } else if (nextUrl !== undefined) {
       if (seenLinks.has(nextUrl)) {
-        throw new ProviderError(
-          "PROVIDER_RESPONSE",
-          `provider ${providerName}: Link rel="next" repeated a page already fetched at ${safeUrl(response.url)}`,
-          providerName,
-          safeUrl(response.url),
-          response.status,
-        );
+        throw badResponse(`Link rel="next" repeated a page already fetched`, response);
       }
       seenLinks.add(nextUrl);
+      if (new URL(nextUrl).searchParams.get("offset") !== String(records.length)) {
+        cursorPaging = true;
+      }
       request = { url: nextUrl, params: undefined };
     } else {
       // Advance by what came back, not by `limit`: the server may have capped the page.
