@@ -28,7 +28,7 @@ export interface OAuth2Options {
   now?: () => number;
 }
 
-/** `<origin of baseUrl>/oauth/token`: the default documented in config/schema.ts. */
+/** `<origin of baseUrl>/oauth/token`: the default documented in config/provider.ts. */
 export function defaultTokenUrl(baseUrl: string): string {
   return new URL("/oauth/token", new URL(baseUrl).origin).toString();
 }
