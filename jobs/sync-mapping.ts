@@ -24,14 +24,9 @@ import type { Config, MappingConfig, ProviderConfig } from "../src/config/schema
 import { RosterSyncError, type ErrorCode } from "../src/errors.js";
 import { sinkName } from "../src/events/relay.js";
 import type { Logger } from "../src/log.js";
-import {
-  createAuthorizer,
-  createGotInstance,
-  createHttpClient,
-  pacedBurst,
-  type Authorizer,
-} from "../src/providers/http.js";
 import { AdaptiveRate } from "../src/providers/adaptive-rate.js";
+import { createAuthorizer, type Authorizer } from "../src/providers/auth.js";
+import { createGotInstance, createHttpClient, pacedBurst } from "../src/providers/http.js";
 import { createProvider } from "../src/providers/index.js";
 import { OneRosterConnector } from "../src/providers/oneroster/connector.js";
 import { TokenBucket } from "../src/providers/token-bucket.js";

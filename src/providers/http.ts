@@ -5,84 +5,16 @@
 import got, { type Got } from "got";
 import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "pino";
-import type { AuthConfig, ProviderConfig } from "../config/schema.js";
+import type { ProviderConfig } from "../config/schema.js";
 import { ProviderError, RosterSyncError, safeUrl } from "../errors.js";
+import { createAuthorizer, requireBaseUrl, type Authorization, type Authorizer } from "./auth.js";
 import { fetchBounded, ResponseTooLargeError } from "./bounded-body.js";
-import { signRequest } from "./oneroster/auth/oauth1.js";
-import { defaultTokenUrl, OAuth2TokenSource } from "./oneroster/auth/oauth2.js";
 import { AdaptiveRate, isThrottleSignal } from "./adaptive-rate.js";
 import { classifyStatus, isRetriableError, retryDelay } from "./retry.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { ProviderStats } from "./types.js";
 
 export type Headers = Record<string, string | string[] | undefined>;
-
-/** What one attempt sends to prove who we are. Called again for every attempt. */
-export interface Authorization {
-  headers: Record<string, string>;
-  /** Called on a 401; returning true retries the request once with fresh credentials (OAuth2). */
-  onUnauthorized?: () => boolean;
-}
-
-export interface Authorizer {
-  authorize(method: string, url: URL): Promise<Authorization> | Authorization;
-}
-
-export const noAuth: Authorizer = { authorize: () => ({ headers: {} }) };
-
-export function bearerAuth(token: string): Authorizer {
-  return { authorize: () => ({ headers: { authorization: `Bearer ${token}` } }) };
-}
-
-/** OAuth1 HMAC-SHA256 without `oauth_version` (ClassLink): a fresh nonce and timestamp per call. */
-export function oauth1Auth(clientId: string, clientSecret: string): Authorizer {
-  return {
-    authorize: (method, url) => ({
-      headers: { authorization: signRequest(method, url, { clientId, clientSecret }) },
-    }),
-  };
-}
-
-export function oauth2Auth(tokens: OAuth2TokenSource): Authorizer {
-  return {
-    async authorize() {
-      const token = await tokens.token();
-      return {
-        headers: { authorization: `Bearer ${token}` },
-        onUnauthorized: () => {
-          tokens.invalidate(token);
-          return true;
-        },
-      };
-    },
-  };
-}
-
-/** The authorizer the provider's `auth` config asks for. */
-export function createAuthorizer(config: ProviderConfig, client: Got): Authorizer {
-  const auth: AuthConfig | undefined = config.auth;
-  switch (auth?.method) {
-    case undefined:
-    case "none":
-      return noAuth;
-    case "bearer":
-      return bearerAuth(auth.token);
-    case "oauth1":
-      return oauth1Auth(auth.clientId, auth.clientSecret);
-    case "oauth2":
-      return oauth2Auth(
-        new OAuth2TokenSource({
-          providerName: config.name,
-          tokenUrl: auth.tokenUrl ?? defaultTokenUrl(requireBaseUrl(config)),
-          clientId: auth.clientId,
-          clientSecret: auth.clientSecret,
-          scope: auth.scope,
-          got: client,
-          maxResponseBytes: config.maxResponseBytes,
-        }),
-      );
-  }
-}
 
 /** The provider's got instance: base URL, timeout; got's retry off (we retry, re-signing). */
 export function createGotInstance(config: Pick<ProviderConfig, "baseUrl" | "timeoutMs">): Got {
@@ -146,13 +78,6 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  */
 export function pacedBurst(requestsPerSecond: number): number {
   return Math.max(1, Math.ceil(requestsPerSecond / 10));
-}
-
-function requireBaseUrl(config: Pick<ProviderConfig, "baseUrl" | "name">): string {
-  if (!config.baseUrl) {
-    throw new RosterSyncError("CONFIG", `provider ${config.name} has no baseUrl`);
-  }
-  return config.baseUrl;
 }
 
 /** RFC 3986 encoding for query values (a space is %20, not +: servers that verify OAuth1 expect it). */
