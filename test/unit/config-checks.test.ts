@@ -2,10 +2,8 @@
 // could not use (issue 9 item 8), YAML alias bombs (item 10), secrets written in the file (item 11).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { ConfigError } from "../../src/errors.js";
 import { desiredSchedulers } from "../../src/worker/schedules.js";
-
-const FILE = "/etc/roster/sync.config.yaml";
+import { CONFIG_FILE as FILE, configErrorOf, positionOf } from "../helpers/config.js";
 
 const base = `providers:
   district:
@@ -23,22 +21,9 @@ mappings:
 `;
 const env = { CLIENT_ID: "id", CLIENT_SECRET: "s3cr3t-from-env" };
 
-function errorOf(text: string, e: Record<string, string> = env): ConfigError {
-  try {
-    parseConfig(text, FILE, e);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
-
 /** `FILE:line:col` of the first occurrence of `fragment` in `text`. */
 function at(text: string, fragment: string): string {
-  const before = text.slice(0, text.indexOf(fragment)).split("\n");
-  return `${FILE}:${before.length}:${before[before.length - 1]!.length + 1}`;
+  return `${FILE}:${positionOf(text, fragment)}`;
 }
 
 describe("schedules and time zones are parsed as the worker parses them", () => {
@@ -53,7 +38,7 @@ describe("schedules and time zones are parsed as the worker parses them", () => 
     ["0 0 * * * * *", /has 7 field\(s\)/],
   ])("refuses a mapping's schedule %j at its line and column", (schedule, why) => {
     const text = `${base}    schedule: "${schedule}"\n`;
-    const error = errorOf(text);
+    const error = configErrorOf(text, env);
     expect(error.message).toContain(`${at(text, `"${schedule}"`)}: mappings[0].schedule: `);
     expect(error.message).toMatch(why);
     expect(error.keyPath).toBe("mappings[0].schedule");
@@ -61,12 +46,12 @@ describe("schedules and time zones are parsed as the worker parses them", () => 
 
   it("refuses an unusable defaults.schedule", () => {
     const text = `${base}defaults:\n  schedule: "*/0 * * * *"\n`;
-    expect(errorOf(text).message).toContain(`${at(text, '"*/0')}: defaults.schedule: `);
+    expect(configErrorOf(text, env).message).toContain(`${at(text, '"*/0')}: defaults.schedule: `);
   });
 
   it("refuses an unknown time zone at its line and column", () => {
     const text = `${base}defaults:\n  timezone: Mars/Olympus_Mons\n`;
-    const error = errorOf(text);
+    const error = configErrorOf(text, env);
     expect(error.message).toBe(
       `${at(text, "Mars/")}: defaults.timezone: unknown time zone "Mars/Olympus_Mons": must be an IANA zone such as UTC or America/New_York`,
     );
@@ -100,7 +85,7 @@ describe("YAML alias bombs", () => {
 
   it("is a ConfigError with file, line and column, not a ReferenceError", () => {
     const text = `${laughs}\n${base}`;
-    const error = errorOf(text);
+    const error = configErrorOf(text, env);
     expect(error.message).toBe(
       `${at(text, "*b")}: invalid YAML: aliases expand to too many nodes (over 100; a YAML alias bomb?)`,
     );

@@ -4,9 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { maskReferences } from "../../src/config/env.js";
-import { ConfigError } from "../../src/errors.js";
-
-const FILE = "/etc/roster/sync.config.yaml";
+import { CONFIG_FILE as FILE, configErrorOf } from "../helpers/config.js";
 
 function withAuth(auth: string, extra = ""): string {
   return `
@@ -76,16 +74,10 @@ describe("${VAR} in a flow mapping", () => {
 
   it("names an unset variable in a flow mapping at its own line and column", () => {
     const text = withAuth(flow);
-    let error: unknown;
-    try {
-      parseConfig(text, FILE, { CL_ID: "a" });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
+    const error = configErrorOf(text, { CL_ID: "a" });
     const line = text.split("\n").findIndex((l) => l.includes("${CL_SECRET}")) + 1;
     const col = text.split("\n")[line - 1]!.indexOf("${CL_SECRET}") + 1;
-    expect((error as ConfigError).message).toBe(
+    expect(error.message).toBe(
       `${FILE}:${line}:${col}: providers.classlink.auth.clientSecret: environment variable CL_SECRET is not set`,
     );
   });

@@ -9,27 +9,11 @@ import {
   SAFETY_DEFAULTS,
   type Config,
 } from "../../src/config/schema.js";
-
-const FILE = "/etc/roster/sync.config.yaml";
+import { CONFIG_FILE, minimalConfig } from "../helpers/config.js";
 
 /** A config with `provider` lines under the provider, `mapping` lines under the mapping, `top` at the end. */
-function config({ provider = "", mapping = "", top = "" } = {}): Config {
-  const text = `
-providers:
-  district:
-    type: oneroster
-    baseUrl: http://127.0.0.1:8299/ims/oneroster/v1p1/
-    auth: { method: none }
-${provider}
-mappings:
-  - name: ela6
-    provider: district
-    users: students
-    product: creative-cloud
-${mapping}
-${top}
-`;
-  return parseConfig(text, FILE, {});
+function config(parts: Parameters<typeof minimalConfig>[0] = {}): Config {
+  return parseConfig(minimalConfig(parts), CONFIG_FILE, {});
 }
 
 describe("safety: mapping → defaults.safety → built-in", () => {

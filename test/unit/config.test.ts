@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
-import { ConfigError } from "../../src/errors.js";
-
-const FILE = "/etc/roster/sync.config.yaml";
+import { CONFIG_FILE as FILE, configErrorOf } from "../helpers/config.js";
 
 const valid = `
 providers:
@@ -26,18 +24,6 @@ mappings:
 `;
 
 const env = { CLIENT_ID: "id", CLIENT_SECRET: "s3cr#t: {x}" };
-
-function errorOf(text: string, e: Record<string, string> = env): ConfigError {
-  try {
-    parseConfig(text, FILE, e);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("parseConfig", () => {
   it("substitutes the environment and applies defaults", () => {
@@ -133,7 +119,7 @@ describe("parseConfig", () => {
       line: 20,
     },
   ])("reports $name", ({ text, env: e, message, keyPath, line }) => {
-    const error = errorOf(text, e ?? env);
+    const error = configErrorOf(text, e ?? env);
     expect(error.message).toContain(message);
     expect(error.keyPath).toBe(keyPath);
     expect(error.line).toBe(line);
@@ -141,7 +127,10 @@ describe("parseConfig", () => {
   });
 
   it("never puts a secret from the environment into an error", () => {
-    const error = errorOf(valid.replace("pageSize: ${PAGE_SIZE:-250}", "pageSize: ${CLIENT_SECRET}"));
+    const error = configErrorOf(
+      valid.replace("pageSize: ${PAGE_SIZE:-250}", "pageSize: ${CLIENT_SECRET}"),
+      env,
+    );
     expect(error.message).toContain("providers.district.pageSize");
     expect(error.message).not.toContain("s3cr#t");
   });

@@ -3,9 +3,7 @@
 import { describe, expect, it } from "vitest";
 
 import { parseConfig } from "../../src/config/load.js";
-import { ConfigError } from "../../src/errors.js";
-
-const FILE = "/etc/roster/sync.config.yaml";
+import { CONFIG_FILE as FILE, configErrorOf } from "../helpers/config.js";
 
 function config(sink: string): string {
   return `providers:
@@ -26,23 +24,11 @@ events:
 ${sink}`;
 }
 
-function errorOf(text: string): ConfigError {
-  try {
-    parseConfig(text, FILE, {});
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
-
 describe("webhook sink config", () => {
   it.each(["file:///tmp/events.ndjson", "ftp://receiver.example/hooks", "mailto:ops@example.org"])(
     "refuses %s with the file, line and column of the url",
     (url) => {
-      const error = errorOf(config(`      url: ${url}\n`));
+      const error = configErrorOf(config(`      url: ${url}\n`));
       expect(error.message).toBe(`${FILE}:16:12: events.sinks[1].url: must be an http:// or https:// URL`);
     },
   );
@@ -75,14 +61,14 @@ describe("webhook sink config", () => {
       retryDelayMs: 5,
       maxRetryDelayMs: 5,
     });
-    expect(errorOf(config(`${url}      maxAttempts: 0\n`)).message).toMatch(
+    expect(configErrorOf(config(`${url}      maxAttempts: 0\n`)).message).toMatch(
       /:17:20: events\.sinks\[1\]\.maxAttempts: /,
     );
-    expect(errorOf(config(`${url}      saveProgressEvery: 0\n`)).message).toMatch(
+    expect(configErrorOf(config(`${url}      saveProgressEvery: 0\n`)).message).toMatch(
       /:17:26: events\.sinks\[1\]\.saveProgressEvery: /,
     );
-    expect(errorOf(config(`${url}      retryDelayMs: 2000\n      maxRetryDelayMs: 1000\n`)).message).toMatch(
-      /:18:24: events\.sinks\[1\]\.maxRetryDelayMs: must be at least retryDelayMs/,
-    );
+    expect(
+      configErrorOf(config(`${url}      retryDelayMs: 2000\n      maxRetryDelayMs: 1000\n`)).message,
+    ).toMatch(/:18:24: events\.sinks\[1\]\.maxRetryDelayMs: must be at least retryDelayMs/);
   });
 });
