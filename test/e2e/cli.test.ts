@@ -9,14 +9,8 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { ROOT, assertBuilt } from "../helpers/cli.js";
-import { ELA6, LINCOLN, STEP_TIMEOUT, Workspace, configYaml, type MappingSpec } from "./fixture.js";
-
-const MAPPING: MappingSpec = {
-  name: "ela6-creative-cloud",
-  users: "students",
-  groups: [{ type: "classes", match: ELA6, matchOn: ["title"] }],
-  product: "creative-cloud",
-};
+import { positionOf } from "../helpers/config.js";
+import { ELA6_MAPPING, LINCOLN, STEP_TIMEOUT, Workspace, configYaml, type MappingSpec } from "./fixture.js";
 
 let sandbox: Sandbox;
 
@@ -29,14 +23,6 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-/** Line and column (1-based) where `fragment` starts in `text`. */
-function positionOf(text: string, fragment: string): string {
-  const index = text.indexOf(fragment);
-  expect(index, `"${fragment}" is in the config`).toBeGreaterThanOrEqual(0);
-  const before = text.slice(0, index).split("\n");
-  return `${before.length}:${before[before.length - 1]!.length + 1}`;
-}
-
 describe("configuration and usage errors exit 2", { timeout: STEP_TIMEOUT }, () => {
   let ws: Workspace;
 
@@ -48,7 +34,7 @@ describe("configuration and usage errors exit 2", { timeout: STEP_TIMEOUT }, () 
     await ws?.remove();
   });
 
-  const good = () => configYaml({ baseUrl: sandbox.url, mappings: [MAPPING] });
+  const good = () => configYaml({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING] });
 
   it.each([
     {
@@ -114,7 +100,10 @@ describe("configuration and usage errors exit 2", { timeout: STEP_TIMEOUT }, () 
         args: ["sync", "no-such-mapping"],
         stderr: /unknown mapping "no-such-mapping" \(configured: ela6-creative-cloud\)/,
       },
-      { args: ["sync", MAPPING.name, "typo-mapping", "--dry-run"], stderr: /unknown mapping "typo-mapping"/ },
+      {
+        args: ["sync", ELA6_MAPPING.name, "typo-mapping", "--dry-run"],
+        stderr: /unknown mapping "typo-mapping"/,
+      },
       { args: ["members"], stderr: /required option '--mapping <name>'/ },
       { args: ["history", "--limit", "0"], stderr: /--limit must be a positive whole number, not "0"/ },
       { args: ["events", "--type", "delete"], stderr: /--type must be one of add, remove, update/ },
@@ -142,11 +131,11 @@ describe("--mapping names a mapping", { timeout: STEP_TIMEOUT }, () => {
 
   beforeAll(async () => {
     ws = await Workspace.create("mapping");
-    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING, TEACHERS] });
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING, TEACHERS] });
     const runs = await ws.sync();
     expect(runs.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
     // The teachers' mapping leaves the config; its runs, snapshot and events stay stored.
-    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING] });
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING] });
   });
 
   afterAll(async () => {
@@ -251,7 +240,7 @@ describe("an embedded database held by another process", { timeout: STEP_TIMEOUT
 
   beforeAll(async () => {
     ws = await Workspace.create("lock");
-    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING] });
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING] });
   });
 
   afterEach(async () => {
@@ -269,7 +258,7 @@ describe("an embedded database held by another process", { timeout: STEP_TIMEOUT
   it("exits 1 naming the holder, without fetching anything; works again once the holder is gone", async () => {
     const child = await startHolder();
     sandbox.resetStats();
-    for (const args of [["history"], ["sync", "--json"], ["members", "--mapping", MAPPING.name]]) {
+    for (const args of [["history"], ["sync", "--json"], ["members", "--mapping", ELA6_MAPPING.name]]) {
       const result = await ws.cli(args);
       expect(result.code, result.stderr).toBe(1);
       expect(result.stdout).toBe("");

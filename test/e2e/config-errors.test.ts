@@ -8,14 +8,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertBuilt, parseJson } from "../helpers/cli.js";
-import { CLIENT_SECRET, ELA6, STEP_TIMEOUT, Workspace, configYaml, type MappingSpec } from "./fixture.js";
-
-const MAPPING: MappingSpec = {
-  name: "ela6-creative-cloud",
-  users: "students",
-  groups: [{ type: "classes", match: ELA6, matchOn: ["title"] }],
-  product: "creative-cloud",
-};
+import { positionOf } from "../helpers/config.js";
+import { CLIENT_SECRET, ELA6_MAPPING, STEP_TIMEOUT, Workspace, configYaml } from "./fixture.js";
 
 let sandbox: Sandbox;
 let ws: Workspace;
@@ -31,13 +25,7 @@ afterAll(async () => {
   await ws?.remove();
 });
 
-const good = () => configYaml({ baseUrl: sandbox.url, mappings: [MAPPING] });
-
-/** `line:col` (1-based) where `fragment` starts in `text`. */
-function positionOf(text: string, fragment: string): string {
-  const before = text.slice(0, text.indexOf(fragment)).split("\n");
-  return `${before.length}:${before[before.length - 1]!.length + 1}`;
-}
+const good = () => configYaml({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING] });
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -127,7 +115,7 @@ describe("one line and a non-zero exit instead of a stack trace", { timeout: STE
 
 describe("validate warns about a secret written in the file", { timeout: STEP_TIMEOUT }, () => {
   it("names the key path and line, never the secret, and exits 0", async () => {
-    const text = configYaml({ baseUrl: sandbox.url, mappings: [MAPPING], clientSecret: CLIENT_SECRET });
+    const text = configYaml({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING], clientSecret: CLIENT_SECRET });
     const file = ws.path("sync.config.yaml");
     await writeFile(file, text);
     const warning = `roster-sync: warning: ${file}:${positionOf(text, CLIENT_SECRET)}: providers.sandbox.auth.clientSecret: a secret written in plain text in the file; write \${VAR} and set VAR in the environment`;
@@ -158,7 +146,7 @@ describe("roster-sync config: the effective config", { timeout: STEP_TIMEOUT }, 
   it("shows blocks inherited field by field and every secret as ***", async () => {
     const text = `${configYaml({
       baseUrl: sandbox.url,
-      mappings: [{ ...MAPPING, safety: { maxRemovals: 10 } }],
+      mappings: [{ ...ELA6_MAPPING, safety: { maxRemovals: 10 } }],
       clientSecret: CLIENT_SECRET,
     })}defaults:\n  safety: { maxRemovalPercent: 5 }\n`;
     await writeFile(

@@ -8,20 +8,14 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { assertBuilt } from "../helpers/cli.js";
 import {
   ELA6,
+  ELA6_MAPPING,
   LINCOLN,
   STEP_TIMEOUT,
   Workspace,
   parseNdjson,
   type EventJson,
-  type MappingSpec,
 } from "./fixture.js";
 
-const MAPPING: MappingSpec = {
-  name: "ela6-creative-cloud",
-  users: "students",
-  groups: [{ type: "classes", match: ELA6, matchOn: ["title"] }],
-  product: "creative-cloud",
-};
 const EVENTS = "out/events.ndjson";
 const SINK = `file:${EVENTS}`;
 
@@ -63,7 +57,7 @@ describe("file sink: at most once in the file, at least once delivered", { timeo
     assertBuilt();
     sandbox = await startSandbox({ port: 0, seed: 31 });
     ws = await Workspace.create("sink");
-    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING], eventsPath: `./${EVENTS}` });
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING], eventsPath: `./${EVENTS}` });
   });
 
   afterAll(async () => {

@@ -98,6 +98,14 @@ export interface MappingSpec {
   safety?: { maxRemovals?: number; maxRemovalPercent?: number };
 }
 
+/** The students of the class titled ELA6, for creative-cloud: the mapping most tests sync. */
+export const ELA6_MAPPING: MappingSpec = {
+  name: "ela6-creative-cloud",
+  users: "students",
+  groups: [{ type: "classes", match: ELA6, matchOn: ["title"] }],
+  product: "creative-cloud",
+};
+
 export interface ConfigOptions {
   /** The sandbox's API base URL. */
   baseUrl: string;

@@ -9,6 +9,7 @@ import { assertBuilt } from "../helpers/cli.js";
 import {
   CLIENT_SECRET,
   ELA6,
+  ELA6_MAPPING,
   LINCOLN,
   STEP_TIMEOUT,
   Workspace,
@@ -20,12 +21,6 @@ import {
   type RunJson,
 } from "./fixture.js";
 
-const ELA6_MAPPING: MappingSpec = {
-  name: "ela6-creative-cloud",
-  users: "students",
-  groups: [{ type: "classes", match: ELA6, matchOn: ["title"] }],
-  product: "creative-cloud",
-};
 const SCHOOL_MAPPING: MappingSpec = {
   name: "lincoln-students",
   users: "students",

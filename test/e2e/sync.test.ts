@@ -7,6 +7,7 @@ import { assertBuilt } from "../helpers/cli.js";
 import {
   CLIENT_SECRET,
   ELA6,
+  ELA6_MAPPING,
   EVENT_KEYS,
   HISTORY_KEYS,
   LINCOLN,
@@ -25,12 +26,6 @@ import {
   type RunJson,
 } from "./fixture.js";
 
-const MAPPING: MappingSpec = {
-  name: "ela6-creative-cloud",
-  users: "students",
-  groups: [{ type: "classes", match: ELA6, matchOn: ["title"] }],
-  product: "creative-cloud",
-};
 // Through courses, with an attribute filter that leaves out every Math 8 student.
 const MATH: MappingSpec = {
   name: "math-7-tutoring",
@@ -62,7 +57,7 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
     assertBuilt();
     sandbox = await startSandbox({ port: 0, seed: 11 });
     ws = await Workspace.create("sync");
-    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [MAPPING, MATH] });
+    await ws.writeConfig({ baseUrl: sandbox.url, mappings: [ELA6_MAPPING, MATH] });
   });
 
   afterAll(async () => {
@@ -79,12 +74,12 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
     const result = await ws.cli(["sync", "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const runs = JSON.parse(result.stdout) as { runs: RunJson[] };
-    expect(runs.runs.map((r) => r.mapping)).toEqual([MAPPING.name, MATH.name]);
+    expect(runs.runs.map((r) => r.mapping)).toEqual([ELA6_MAPPING.name, MATH.name]);
     first = runs.runs[0]!;
     const math = runs.runs[1]!;
     expect(Object.keys(first)).toEqual(RUN_KEYS);
     expect(first).toMatchObject({
-      mapping: MAPPING.name,
+      mapping: ELA6_MAPPING.name,
       status: "succeeded",
       members: members.size,
       added: members.size,
@@ -112,12 +107,12 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
 
     const all = await ws.events();
     expect(all).toHaveLength(members.size + mathMembers.members.size);
-    const events = all.filter((e) => e.mapping === MAPPING.name);
+    const events = all.filter((e) => e.mapping === ELA6_MAPPING.name);
     expect(events).toHaveLength(members.size);
     expect(eventPairs(events)).toEqual([...members.keys()].map((id) => `add ${id}`).sort());
     for (const event of events) {
       expect(Object.keys(event)).toEqual([...EVENT_KEYS, "deliveries"]);
-      expect(event).toMatchObject({ type: "add", mapping: MAPPING.name, product: "creative-cloud" });
+      expect(event).toMatchObject({ type: "add", mapping: ELA6_MAPPING.name, product: "creative-cloud" });
       expect(event.runId).toBe(first.runId);
       expect(event.id).toMatch(/^evt_/);
       expect(event.occurredAt).toMatch(ISO);
@@ -147,13 +142,13 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
     expect(lines).toEqual(all.map(withoutDeliveries));
     eventCount = all.length;
 
-    synced = bySourcedId(await ws.members(MAPPING.name));
+    synced = bySourcedId(await ws.members(ELA6_MAPPING.name));
     expect(synced).toEqual(bySourcedId(members.values()));
     expect(bySourcedId(await ws.members(MATH.name))).toEqual(bySourcedId(mathMembers.members.values()));
 
     const history = await ws.history();
-    expect(history.map((r) => r.mapping).sort()).toEqual([MAPPING.name, MATH.name].sort());
-    const row = history.find((r) => r.mapping === MAPPING.name)!;
+    expect(history.map((r) => r.mapping).sort()).toEqual([ELA6_MAPPING.name, MATH.name].sort());
+    const row = history.find((r) => r.mapping === ELA6_MAPPING.name)!;
     expect(Object.keys(row)).toEqual(HISTORY_KEYS);
     expect(row).toMatchObject({ ...first, trigger: "cli" });
     expect(row.startedAt).toMatch(ISO);
@@ -165,13 +160,13 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
     const runs = await ws.sync();
     expect(runs).toHaveLength(2);
     const unchanged = { status: "succeeded", added: 0, removed: 0, updated: 0, error: null };
-    expect(runs[0]).toMatchObject({ ...unchanged, mapping: MAPPING.name, members: first.members });
+    expect(runs[0]).toMatchObject({ ...unchanged, mapping: ELA6_MAPPING.name, members: first.members });
     expect(runs[1]).toMatchObject({ ...unchanged, mapping: MATH.name, members: expectedMath().members.size });
     second = runs[0]!;
     expect(second.runId).not.toBe(first.runId);
     expect(await ws.events()).toHaveLength(eventCount);
     expect(await ws.eventsFile()).toBe(fileAfterFirst);
-    expect(bySourcedId(await ws.members(MAPPING.name))).toEqual(synced);
+    expect(bySourcedId(await ws.members(ELA6_MAPPING.name))).toEqual(synced);
   });
 
   it("a dry run reports the change and writes only a dry-run history row; the real sync emits exactly it", async () => {
@@ -190,13 +185,13 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
     const counts = { members: after.size, added: 3, removed: 2, updated: 2 };
 
     // Only the mapping named on the command line runs.
-    const [dry, ...others] = await ws.sync(["--dry-run", MAPPING.name]);
+    const [dry, ...others] = await ws.sync(["--dry-run", ELA6_MAPPING.name]);
     expect(others).toEqual([]);
     expect(dry).toMatchObject({ status: "dry-run", error: null, ...counts });
     expect(await ws.eventsFile()).toBe(fileAfterFirst);
 
     // Reports the same diff again: the dry run changed no snapshot (and, below, emitted no event).
-    const [run, ...rest] = await ws.sync([MAPPING.name]);
+    const [run, ...rest] = await ws.sync([ELA6_MAPPING.name]);
     expect(rest).toEqual([]);
     expect(run).toMatchObject({ status: "succeeded", error: null, ...counts });
 
@@ -210,7 +205,11 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
     );
     const previous = new Map(synced.map((m) => [m.sourcedId, m]));
     for (const event of events) {
-      expect(event).toMatchObject({ mapping: MAPPING.name, product: "creative-cloud", runId: run!.runId });
+      expect(event).toMatchObject({
+        mapping: ELA6_MAPPING.name,
+        product: "creative-cloud",
+        runId: run!.runId,
+      });
       // Adds and updates carry the user as now; a remove carries the user as last synced.
       const user: EventUser | undefined =
         event.type === "remove" ? previous.get(event.user.sourcedId) : after.get(event.user.sourcedId);
@@ -223,14 +222,14 @@ describe("sync of a class and a course mapping, run after run", { timeout: STEP_
       }
     }
 
-    expect(bySourcedId(await ws.members(MAPPING.name))).toEqual(bySourcedId(after.values()));
+    expect(bySourcedId(await ws.members(ELA6_MAPPING.name))).toEqual(bySourcedId(after.values()));
     const file = await ws.eventsFile();
     expect(file.startsWith(fileAfterFirst)).toBe(true);
     expect(parseNdjson(file.slice(fileAfterFirst.length))).toEqual(events.map(withoutDeliveries));
     expect(parseNdjson(file)).toHaveLength(eventCount + events.length);
 
     // The history, newest first: the dry run left its row (and nothing else did anything).
-    const history = await ws.history(["--mapping", MAPPING.name]);
+    const history = await ws.history(["--mapping", ELA6_MAPPING.name]);
     expect(history.map((r) => [r.runId, r.status])).toEqual([
       [run!.runId, "succeeded"],
       [dry!.runId, "dry-run"],
