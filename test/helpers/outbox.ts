@@ -1,9 +1,11 @@
 // Pieces the relay tests share: events committed as a sync commits them, a logger that keeps its
-// lines, a controllable clock, and each event's delivery state for one sink.
+// lines, a controllable clock (and a relay on one), and each event's delivery state for one sink.
 import { Writable } from "node:stream";
 
 import pino from "pino";
 
+import type { SinkConfig } from "../../src/config/schema.js";
+import { createRelay, type Relay } from "../../src/events/relay.js";
 import { openDatabase, type Database } from "../../src/store/db.js";
 import { commitRun, listEvents, type EventRow } from "../../src/store/index.js";
 import { eventId, newRunId } from "../../src/util/ids.js";
@@ -23,12 +25,24 @@ export function memoryLogger(): { logger: pino.Logger; lines: string[] } {
 }
 
 /** A controllable clock: relay backoff is checked without waiting. */
-export function clock(start = Date.UTC(2026, 10, 29, 7, 0, 0)): {
+export interface Clock {
   now: () => number;
   advance: (ms: number) => void;
-} {
+}
+
+export function clock(start = Date.UTC(2026, 10, 29, 7, 0, 0)): Clock {
   let t = start;
   return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+/** A relay of one sink on its own clock `t`, with jitter at 0 so that every backoff is exact. */
+export function relayOnClock(
+  db: Database,
+  sink: SinkConfig,
+  logger: pino.Logger = memoryLogger().logger,
+): { relay: Relay; t: Clock } {
+  const t = clock();
+  return { relay: createRelay({ db, sinks: [sink], logger, now: t.now, random: () => 0 }), t };
 }
 
 let runTick = 0;

@@ -19,7 +19,7 @@ import { openDatabase, type Database } from "../../src/store/db.js";
 import { listEvents, pendingDeliveries } from "../../src/store/index.js";
 import type { RosterEvent } from "../../src/sync/events.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { clock, commitEvents, deliveryStates, memoryLogger } from "../helpers/outbox.js";
+import { commitEvents, deliveryStates, memoryLogger, relayOnClock } from "../helpers/outbox.js";
 import {
   ok,
   startReceiver as startWebhookReceiver,
@@ -100,9 +100,8 @@ describe.each(["postgres", "pglite"] as const)("webhook sink on %s", (kind) => {
     const sink = webhookSink(receiver.url);
     const name = sinkName(sink);
     const ids = await commitMixed(db, [name], `a-${kind}`);
-    const t = clock();
     const { logger, lines } = memoryLogger();
-    const relay = createRelay({ db, sinks: [sink], logger, now: t.now, random: () => 0 });
+    const { relay, t } = relayOnClock(db, sink, logger);
     try {
       expect(relay.sinks).toEqual([name]);
 
@@ -212,14 +211,7 @@ describe.each(["postgres", "pglite"] as const)("webhook sink on %s", (kind) => {
     const sink = webhookSink(receiver.url);
     const name = sinkName(sink);
     const ids = await commitMixed(db, [name], `c-${kind}`);
-    const t = clock();
-    const relay = createRelay({
-      db,
-      sinks: [sink],
-      logger: memoryLogger().logger,
-      now: t.now,
-      random: () => 0,
-    });
+    const { relay, t } = relayOnClock(db, sink);
     try {
       const [first] = await relay.relayOnce();
       expect(first!.error).toContain("429");

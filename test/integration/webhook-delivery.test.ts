@@ -17,6 +17,7 @@ import {
   deliveryStates,
   memoryLogger,
   openDatabase,
+  relayOnClock,
   type Database,
 } from "../helpers/outbox.js";
 import { ok, startReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
@@ -72,9 +73,8 @@ describe("webhook delivery failures", () => {
     const name = sinkName(sink);
     const ids = (await commitEvents(db, [name], "slow-ela6", ["s1", "s2", "s3"])).map((e) => e.id);
     slowId = ids[0]!;
-    const t = clock();
     const { logger, lines } = memoryLogger();
-    const relay = createRelay({ db, sinks: [sink], logger, now: t.now, random: () => 0 });
+    const { relay, t } = relayOnClock(db, sink, logger);
     const metrics = createMetrics(db, logger);
     try {
       // Equal jitter with random 0: half the ceiling, the ceiling doubling from retryDelayMs and
@@ -136,14 +136,7 @@ describe("webhook delivery failures", () => {
     const sink = webhook(r.url, { maxAttempts: 2 });
     const name = sinkName(sink);
     const ids = (await commitEvents(db, [name], "secret-math7", ["t1", "t2", "t3", "t4"])).map((e) => e.id);
-    const t = clock();
-    const relay = createRelay({
-      db,
-      sinks: [sink],
-      logger: memoryLogger().logger,
-      now: t.now,
-      random: () => 0,
-    });
+    const { relay, t } = relayOnClock(db, sink);
     try {
       const [first] = await relay.relayOnce();
       expect(first).toMatchObject({ delivered: 0, failed: 0 });
@@ -175,14 +168,7 @@ describe("webhook delivery failures", () => {
     const r = await receiver(() => ({ status: 503, headers: { "retry-after": "120" } }));
     const sink = webhook(r.url, { maxRetryAfterMs: 60_000 });
     await commitEvents(db, [sinkName(sink)], "retry-after", ["r1"]);
-    const t = clock();
-    const relay = createRelay({
-      db,
-      sinks: [sink],
-      logger: memoryLogger().logger,
-      now: t.now,
-      random: () => 0,
-    });
+    const { relay, t } = relayOnClock(db, sink);
     try {
       const [capped] = await relay.relayOnce();
       expect(capped!.retryAt!.getTime() - t.now()).toBe(60_000);
