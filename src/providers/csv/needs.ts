@@ -7,14 +7,9 @@
 import type { MappingConfig, ProviderConfig } from "../../config/schema.js";
 import type { GroupType } from "../types.js";
 import { columnsOf, FIELDS, USER_FIELDS, type RecordTable } from "./records.js";
-import { REQUIRED_TABLES, TABLES, type TableName } from "./tables.js";
+import { REQUIRED_TABLES, TABLES, type TableName, type TableUse } from "./tables.js";
 
-export interface TableUse {
-  /** Columns the sync reads: a header without one is an error (other spec columns: a warning). */
-  columns: ReadonlySet<string>;
-  /** Columns a row must fill: blank is an error (other spec-required blanks: a warning). */
-  values: ReadonlySet<string>;
-}
+export type { TableUse };
 
 export interface CsvNeeds {
   /** The data files read, in reading order, each with why (for messages). */

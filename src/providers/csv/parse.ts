@@ -5,8 +5,7 @@
 import { parse, type CsvError } from "csv-parse";
 import type { ProgressFn } from "../types.js";
 import type { BundleSource } from "./source.js";
-import type { TableUse } from "./needs.js";
-import type { TableSpec } from "./tables.js";
+import type { TableSpec, TableUse } from "./tables.js";
 
 /** Rows per progress "page". */
 export const ROWS_PER_PAGE = 10_000;

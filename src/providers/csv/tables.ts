@@ -163,3 +163,11 @@ export const REQUIRED_TABLES = [
   "users",
   "enrollments",
 ] as const satisfies readonly TableName[];
+
+/** What the sync reads of one file (worked out from the mappings in needs.ts). */
+export interface TableUse {
+  /** Columns the sync reads: a header without one is an error (other spec columns: a warning). */
+  columns: ReadonlySet<string>;
+  /** Columns a row must fill: blank is an error (other spec-required blanks: a warning). */
+  values: ReadonlySet<string>;
+}
