@@ -149,6 +149,11 @@ export const providerInputSchema = z
       .min(1024)
       .max(512 * MIB)
       .default(64 * MIB),
+    /** Most records one collection (or one CSV file) may hold. Past it the fetch stops and the run
+     * fails, not retried, naming the collection: it bounds what a provider that pages forever (or
+     * an export that never ends) can make us hold. 1 to 10,000,000. Default 1,000,000, several times
+     * the users of the largest US district. */
+    maxRecords: z.number().int().min(1).max(10_000_000).default(1_000_000),
     /** Group fields compared with a mapping's `match` by default. Default [sourcedId, name, title]. */
     matchGroupsBy: matchFields.default(["sourcedId", "name", "title"]),
     /** The user field that identifies a user across runs. Default sourcedId. */

@@ -144,6 +144,7 @@ export class CleverConnector implements Provider {
       path,
       ...(params ? { params } : {}),
       pageSize: this.#config.pageSize,
+      maxRecords: this.#config.maxRecords,
       onProgress,
     });
     this.#logger?.debug(

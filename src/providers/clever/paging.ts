@@ -171,7 +171,7 @@ export async function fetchAll(source: PageSource, options: FetchAllOptions): Pr
     if (records.length > maxRecords) {
       throw new ProviderError(
         "INCOMPLETE_FETCH",
-        `provider ${providerName}: more than ${maxRecords} records at ${options.path}; stopped`,
+        `provider ${providerName}: more than ${maxRecords} records at ${options.path}, the limit providers.${providerName}.maxRecords; stopped`,
         providerName,
         safeUrl(response.url),
         undefined,

@@ -110,7 +110,7 @@ class Loader {
     if (!this.needs.tables.has(name)) {
       return;
     }
-    const spec = { ...TABLES[name], use: this.needs.use[name], key };
+    const spec = { ...TABLES[name], use: this.needs.use[name], key, maxRows: this.needs.maxRows };
     const outcome = await readTable(
       this.source,
       spec,

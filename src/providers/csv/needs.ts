@@ -19,6 +19,8 @@ export interface CsvNeeds {
   /** The user fields kept; "all": every field and extension column. */
   userFields: readonly string[] | "all";
   use: Readonly<Record<TableName, TableUse>>;
+  /** providers.*.maxRecords: the most data rows one file may hold. */
+  maxRows: number;
 }
 
 const GROUP_TABLE = { schools: "orgs", courses: "courses", classes: "classes" } as const;
@@ -109,6 +111,7 @@ export function csvNeeds(provider: ProviderConfig, mappings?: readonly MappingCo
       : { schools: [...matchOn.schools], courses: [...matchOn.courses], classes: [...matchOn.classes] },
     userFields: everything ? "all" : [...new Set([...USER_FIELDS, ...named])],
     use,
+    maxRows: provider.maxRecords,
   };
 }
 

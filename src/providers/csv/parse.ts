@@ -95,6 +95,9 @@ export type ReadSpec = Pick<TableSpec, "file" | "columns" | "required" | "enums"
   /** The column without which a row is of no use (a problem only). Default sourcedId. */
   key?: string;
   use: TableUse;
+  /** More data rows than this make the file unreadable (an error naming the limit): an export
+   * that never ends must not fill the memory. Default: no limit. */
+  maxRows?: number;
 };
 
 /**
@@ -121,6 +124,8 @@ export async function readTable(
   let width = 0;
   let nextLine = 1;
   let pending = 0;
+  let rows = 0;
+  const maxRows = spec.maxRows ?? Number.POSITIVE_INFINITY;
   const key = spec.key ?? "sourcedId";
   const onRecord = (record: string[]): boolean => {
     const line = nextLine;
@@ -132,6 +137,15 @@ export async function readTable(
       header = checkHeader(spec, record, report);
       width = record.length;
       return header !== undefined;
+    }
+    rows += 1;
+    if (rows > maxRows) {
+      report.errors.add(
+        spec.file,
+        line,
+        `has more than ${maxRows} rows, the limit providers.*.maxRecords; stopped reading`,
+      );
+      return false;
     }
     pending += 1;
     if (pending === ROWS_PER_PAGE) {

@@ -79,6 +79,7 @@ export class OneRosterConnector implements Provider {
       providerName: this.name,
       version: effective.version,
       pageSize: effective.pageSize,
+      maxRecords: effective.maxRecords,
       logger: this.#logger,
       filters: this.#filters,
     });
@@ -221,6 +222,7 @@ export class OneRosterConnector implements Provider {
       path,
       key,
       pageSize: this.#config.pageSize,
+      maxRecords: this.#config.maxRecords,
       onProgress,
       ...(params ? { params } : {}),
       ...(map ? { map } : {}),

@@ -46,6 +46,8 @@ export interface TopLevelOptions {
   providerName: string;
   version: "1.1" | "1.2";
   pageSize: number;
+  /** providers.*.maxRecords: the most records one collection may hold. */
+  maxRecords: number;
   logger?: Logger | undefined;
   /** What is known of `filter` per collection, shared with the connector's group lookups. */
   filters?: Capabilities;
@@ -255,6 +257,7 @@ export class TopLevelCollections {
       path,
       key,
       pageSize: this.#o.pageSize,
+      maxRecords: this.#o.maxRecords,
       onProgress,
       ...(params ? { params } : {}),
     });

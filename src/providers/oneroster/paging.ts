@@ -29,7 +29,7 @@ export interface FetchAllOptions<T = OneRosterRecord> {
   /** Extra query parameters (`filter`, `fields`, …) sent on the first page and offset pages. */
   params?: SearchParams;
   onProgress?: ProgressFn | undefined;
-  /** Hard cap on records fetched. Default 1,000,000. */
+  /** Hard cap on records fetched (providers.*.maxRecords). Default 1,000,000. */
   maxRecords?: number;
   /** Turns each checked record into what the caller keeps, page by page as pages arrive (so that
    * the work overlaps the wait for the next page). Default: the record itself. */
@@ -177,7 +177,11 @@ export async function fetchAll<T = OneRosterRecord>(
       );
     }
     if (records.length > maxRecords) {
-      throw incomplete(`more than ${maxRecords} records at ${options.path}; stopped`, response.url, false);
+      throw incomplete(
+        `more than ${maxRecords} records at ${options.path}, the limit providers.${providerName}.maxRecords; stopped`,
+        response.url,
+        false,
+      );
     }
 
     const link = parseLinkHeader(response.headers.link);
