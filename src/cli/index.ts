@@ -141,6 +141,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--auth <method>", "oauth1 (default) | oauth2 | none")
     .option("--client-id <id>", "accepted client id")
     .option("--client-secret <secret>", "accepted client secret")
+    .option(
+      "--mode <modes>",
+      "strict modes, comma-separated: minimal (only what the specs require, filters ignored, any order), top-level-only (no nested endpoints)",
+    )
     .action(async (opts: SandboxOptions) => {
       exitCode = await sandboxCommand(opts, io.stdout);
     });
