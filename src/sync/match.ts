@@ -50,6 +50,33 @@ export function passesInclude(user: RosterUser, include: Record<string, string[]
   });
 }
 
+/**
+ * The `include` keys that none of `users` has a value for. Such a key filters out everyone: most
+ * likely a misspelt key or a provider that does not send the field, rarely a group that really has
+ * nobody to include, so an empty roster that comes of it is an error, not a roster (SPEC §3's rule
+ * for a group that matched nothing).
+ */
+export function includeKeysAbsent(
+  users: Iterable<RosterUser>,
+  include: Record<string, string[]> | undefined,
+): string[] {
+  if (!include) {
+    return [];
+  }
+  const absent = new Set(Object.keys(include));
+  for (const user of users) {
+    for (const field of absent) {
+      if (fieldValues(user, field).some((v) => v.trim() !== "")) {
+        absent.delete(field);
+      }
+    }
+    if (absent.size === 0) {
+      break;
+    }
+  }
+  return [...absent];
+}
+
 /** The keyIdentifier's value, or undefined when the record lacks it. */
 export function userKey(user: RosterUser, keyIdentifier: string): string | undefined {
   const known: Record<string, string | undefined> = {

@@ -12,7 +12,7 @@ import type {
   RosterUser,
   UserKind,
 } from "../providers/types.js";
-import { groupMatches, isActive, passesInclude, toMember, userKey } from "./match.js";
+import { groupMatches, includeKeysAbsent, isActive, passesInclude, toMember, userKey } from "./match.js";
 import type { Member } from "./member.js";
 
 /**
@@ -131,8 +131,13 @@ export async function resolveMembers(
   const users = await fetchUsers(mapping, cache);
   const keyIdentifier = mapping.provider.keyIdentifier;
   const members = new Map<string, Member>();
+  let active = 0;
   for (const user of users) {
-    if (!isActive(user) || !passesInclude(user, mapping.include)) {
+    if (!isActive(user)) {
+      continue;
+    }
+    active += 1;
+    if (!passesInclude(user, mapping.include)) {
       continue;
     }
     const key = userKey(user, keyIdentifier);
@@ -148,6 +153,19 @@ export async function resolveMembers(
     if (!members.has(key)) {
       members.set(key, toMember(user, key));
     }
+  }
+  const absent =
+    members.size === 0 && active > 0 ? includeKeysAbsent(users.filter(isActive), mapping.include) : [];
+  if (absent.length > 0) {
+    throw new ProviderError(
+      "PROVIDER_RESPONSE",
+      `mapping ${mapping.name}: include ${absent.map((k) => `"${k}"`).join(", ")}: none of the ${active} ` +
+        `active users fetched has a value for it (a misspelt key, or provider ${mapping.provider.name} ` +
+        `does not send that field), so every user was filtered out; an empty roster is not applied`,
+      mapping.provider.name,
+      undefined,
+      undefined,
+    );
   }
   return members;
 }

@@ -147,6 +147,30 @@ describe("connectors against the sandbox's strict modes", () => {
     );
   }
 
+  it.each(Object.keys(CONNECTORS))(
+    "minimal: %s fails a mapping whose include key no user has (grades not sent), never an empty roster",
+    async (name) => {
+      const cfg = CONNECTORS[name]!(sandbox);
+      const spec: Selection = { users: "students", include: { grades: ["06", "07", "08"] } };
+      const provider: Provider = createProvider(cfg);
+      try {
+        expect((await resolvedMembers(provider, cfg, spec)).length).toBeGreaterThan(0);
+      } finally {
+        await provider.close();
+      }
+      sandbox.setModes({ minimal: true });
+      const strict: Provider = createProvider(cfg);
+      try {
+        await expect(resolvedMembers(strict, cfg, spec)).rejects.toThrow(
+          /include "grades": none of the \d+ active users fetched has a value for it/,
+        );
+      } finally {
+        sandbox.setModes({ minimal: false });
+        await strict.close();
+      }
+    },
+  );
+
   it("minimal mode serves what it promises: required fields, a shuffled capped page, no paging headers, filters ignored", async () => {
     sandbox.setModes({ minimal: true });
     try {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { RosterGroup, RosterUser } from "../../src/providers/types.js";
-import { groupMatches, isActive, passesInclude, toMember, userKey } from "../../src/sync/match.js";
+import {
+  groupMatches,
+  includeKeysAbsent,
+  isActive,
+  passesInclude,
+  toMember,
+  userKey,
+} from "../../src/sync/match.js";
 
 const group = (fields: Record<string, unknown>, sourcedId = "31763"): RosterGroup => ({
   type: "classes",
@@ -96,5 +103,26 @@ describe("userKey and toMember", () => {
       grades: ["11"],
       orgs: ["2"],
     });
+  });
+});
+
+describe("includeKeysAbsent", () => {
+  it.each([
+    ["no include", undefined, [user()], []],
+    ["every key present on some user", { grades: ["09"], location: ["1"] }, [user()], []],
+    ["a misspelt key", { grade: ["11"] }, [user()], ["grade"]],
+    ["a field no user has a value for", { grades: ["07"] }, [user({ grades: [] })], ["grades"]],
+    [
+      "a key present on one user of several",
+      { location: ["1"] },
+      [user({ raw: {} }), user({ raw: { location: "" } }), user()],
+      [],
+    ],
+    ["blank values only", { location: ["1"] }, [user({ raw: { location: " " } })], ["location"]],
+    ["no users", { grades: ["07"] }, [], ["grades"]],
+  ] as const)("%s", (_name, include, users, expected) => {
+    expect(includeKeysAbsent(users as RosterUser[], include as Record<string, string[]> | undefined)).toEqual(
+      expected,
+    );
   });
 });
