@@ -121,8 +121,8 @@ describe("includeKeysAbsent", () => {
     ["blank values only", { location: ["1"] }, [user({ raw: { location: " " } })], ["location"]],
     ["no users", { grades: ["07"] }, [], ["grades"]],
   ] as const)("%s", (_name, include, users, expected) => {
-    expect(includeKeysAbsent(users as RosterUser[], include as Record<string, string[]> | undefined)).toEqual(
-      expected,
-    );
+    expect(
+      includeKeysAbsent(users as readonly RosterUser[], include as Record<string, string[]> | undefined),
+    ).toEqual(expected);
   });
 });
