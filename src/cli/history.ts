@@ -1,7 +1,7 @@
 // `history`, `events` and `members`: read-only views of the database.
 import { UsageError } from "../errors.js";
 import { toRosterEvent } from "../events/format.js";
-import { listEvents, listMembers, listRuns, type RunRow } from "../store/index.js";
+import { getRun, listEvents, listMembers, listRuns, type RunRow } from "../store/index.js";
 import { eventUser } from "../sync/member.js";
 import { runSummary } from "../sync/run.js";
 import type { CommandContext } from "./context.js";
@@ -96,6 +96,10 @@ export async function eventsCommand(
   }
   const limit = positiveInt(options.limit, "--limit", 1000);
   await checkMapping(ctx, options.mapping);
+  // An unknown run id is a typo, not a run without events: say so rather than print nothing.
+  if (options.run !== undefined && !(await getRun(await ctx.database(), options.run))) {
+    throw new UsageError(`unknown run "${options.run}" (\`roster-sync history\` lists the runs)`);
+  }
   const rows = await listEvents(await ctx.database(), {
     runId: options.run,
     mapping: options.mapping,

@@ -156,6 +156,12 @@ describe("--mapping names a mapping", { timeout: STEP_TIMEOUT }, () => {
         /^roster-sync: unknown mapping "ela6-creative-clod" \(configured: ela6-creative-cloud; a mapping removed from the config stays readable while runs of it are stored, and none are\)\n$/,
       );
     }
+    const run = await ws.cli(["events", "--run", "run_nosuchrun"]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(
+      'roster-sync: unknown run "run_nosuchrun" (`roster-sync history` lists the runs)\n',
+    );
     // A removed mapping cannot be run: only its stored history is readable.
     const sync = await ws.cli(["sync", TEACHERS.name]);
     expect(sync.code).toBe(2);
