@@ -63,9 +63,26 @@ describe("readTable: headers", () => {
     expect(rows[0]!.get("identifier")).toBe("");
   });
 
-  it("header names are case-sensitive, as the spec says", async () => {
-    const { problems } = await read(ORG_HEADER.replace("sourcedId", "SourcedId") + "\n");
-    expect(problems).toEqual(["orgs.csv:1: header lacks column sourcedId, which the sync reads"]);
+  it("a spec column in another case is that column, with a warning (exporters write SourcedId)", async () => {
+    const { outcome, rows, problems, warnings } = await read(
+      ORG_HEADER.replace("sourcedId", "SourcedId").replace("parentSourcedId", "parentSourcedID") +
+        "\nsch-1,active,,North High,school,100,dist-1\n",
+    );
+    expect(problems).toEqual([]);
+    expect(outcome).toBe("read");
+    expect(warnings).toEqual([
+      "orgs.csv:1: header names SourcedId as sourcedId, parentSourcedID as parentSourcedId (the spec's spelling)",
+    ]);
+    expect(rows[0]!.id("sourcedId")).toBe("sch-1");
+    expect(rows[0]!.id("parentSourcedId")).toBe("dist-1");
+  });
+
+  it("an exact spec column wins over one in another case, which stays an extra column", async () => {
+    const { rows, warnings } = await read(
+      `${ORG_HEADER},SOURCEDID\nsch-1,active,,North High,school,100,dist-1,x\n`,
+    );
+    expect(warnings).toEqual([]);
+    expect(rows[0]!.id("sourcedId")).toBe("sch-1");
   });
 
   it("a repeated column, and an empty file", async () => {

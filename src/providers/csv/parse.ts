@@ -220,8 +220,17 @@ function isCsvError(error: unknown): error is CsvError {
 function checkHeader(spec: ReadSpec, record: string[], report: Report): Map<string, number> | undefined {
   const header = new Map<string, number>();
   const repeated: string[] = [];
+  // Some exporters write `SourcedId` or `userSourcedID`: a spec column in another case is that
+  // column (a warning), so that a bundle is not refused for its capitals.
+  const specByLower = new Map(spec.columns.map((c) => [c.toLowerCase(), c]));
+  const recased: string[] = [];
   record.forEach((raw, i) => {
-    const name = raw.trim();
+    let name = raw.trim();
+    const canonical = specByLower.get(name.toLowerCase());
+    if (canonical !== undefined && canonical !== name && !record.some((r) => r.trim() === canonical)) {
+      recased.push(`${name} as ${canonical}`);
+      name = canonical;
+    }
     if (header.has(name)) {
       repeated.push(name);
     }
@@ -234,6 +243,9 @@ function checkHeader(spec: ReadSpec, record: string[], report: Report): Map<stri
   }
   if (repeated.length > 0) {
     report.errors.add(spec.file, 1, `header repeats ${columns(repeated)}`);
+  }
+  if (recased.length > 0) {
+    report.warnings.add(spec.file, 1, `header names ${recased.join(", ")} (the spec's spelling)`);
   }
   const absent = spec.columns.filter((c) => !header.has(c) && !spec.use.columns.has(c));
   if (absent.length > 0) {
