@@ -241,6 +241,28 @@ describe("paging", () => {
     );
   });
 
+  it.each([
+    ["without X-Total-Count", undefined],
+    ["with X-Total-Count", 250],
+  ])(
+    "a server that implements neither limit nor offset (the whole collection every time), %s: one more request shows it",
+    async (_name, total) => {
+      const all = users(250);
+      await withServer(
+        (_req, res) =>
+          sendJson(res, { users: all }, total === undefined ? {} : { "x-total-count": String(total) }),
+        async (server) => {
+          const provider = createProvider(providerConfig(server.url), {});
+          expect((await provider.allUsers("students")).length).toBe(
+            all.filter((u) => u.role === "student").length,
+          );
+          expect(server.requests).toHaveLength(2);
+          await provider.close();
+        },
+      );
+    },
+  );
+
   it("fails on a Link that repeats or that leaves the provider's origin", async () => {
     let n = 0;
     await withServer(

@@ -5,7 +5,9 @@
 // total must then agree, or the fetch failed: a server whose total or paging is off (it repeats
 // records of earlier pages, or its total is lower than what it has) would otherwise hand over a
 // short roster that looks whole. When the total ends exactly on a full page, one more request
-// confirms the end: the only way to see a total that is low by whole pages.
+// confirms the end: the only way to see a total that is low by whole pages. A server that
+// implements neither `limit` nor `offset` (a first page longer than `limit`, then the same records
+// at the next offset) has served its whole collection, twice alike: that is the end too.
 // Every page is checked (page.ts). Bounded: a repeated record or Link, or too many records, stops
 // with an error.
 import { ProviderError, safeUrl } from "../../errors.js";
@@ -96,6 +98,8 @@ export async function fetchAll<T = OneRosterRecord>(
    * means nothing to the server, and the end cannot be confirmed by one. */
   let cursorPaging = false;
   let confirming = false;
+  /** Records of the first page. */
+  let firstPage = 0;
   /** Requests already sent for the planned pages, by offset. */
   let planned = new Map<number, Promise<JsonResponse>>();
   let request: { url: string; params: SearchParams | undefined } = {
@@ -143,6 +147,19 @@ export async function fetchAll<T = OneRosterRecord>(
       total = pageTotal;
     }
 
+    if (pages === 1) {
+      firstPage = page.length;
+    } else if (
+      pages === 2 &&
+      firstPage > pageSize &&
+      page.length === firstPage &&
+      page.every((record) => seenIds.has(record.sourcedId))
+    ) {
+      // The first page held more than `limit` and the offset after it served the same records
+      // again: a server that implements neither `limit` nor `offset` and answers its whole
+      // collection every time. That answer, twice alike, is the collection.
+      return records;
+    }
     const repeated: string[] = [];
     for (const record of page) {
       if (seenIds.has(record.sourcedId)) {
