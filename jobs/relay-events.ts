@@ -1,6 +1,6 @@
 // The worker's outbox relay loop: every `worker.relayIntervalMs`, and right after each commit, one
 // pass over the configured sinks (src/events/relay.ts does the delivering). Each sink is relayed
-// under its own lock (src/worker/locks.ts), so two workers never relay one sink at once: together
+// under its own lock (src/store/locks.ts), so two workers never relay one sink at once: together
 // with the outbox order that keeps events in order per mapping. A sink whose lock another worker
 // holds is left to that worker this pass; a sink that is down backs off inside the relay and does
 // not hold the others up.
@@ -9,7 +9,7 @@ import { createRelay, type Relay, type RelayResult } from "../src/events/relay.j
 import type { Logger } from "../src/log.js";
 import type { StoreDb } from "../src/store/db.js";
 import type { WorkerObserver } from "../src/worker/http.js";
-import { sinkLock, type Locks } from "../src/worker/locks.js";
+import { sinkLock, type Locks } from "../src/store/locks.js";
 
 export interface RelayLoopOptions {
   db: StoreDb;

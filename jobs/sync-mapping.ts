@@ -2,7 +2,7 @@
 // mapping's lock, runs the mapping once (src/sync/run.ts) and asks the relay to deliver what it
 // committed.
 //
-// Decisions (see also src/worker/locks.ts):
+// Decisions (see also src/store/locks.ts):
 // - A trigger that fires while the mapping's run is in progress is SKIPPED, not queued: the job
 //   completes with { skipped: true, reason } and roster_sync_skipped_triggers_total counts it.
 //   Waiting would hold a worker slot for as long as a slow provider takes, delaying other
@@ -37,7 +37,7 @@ import { FetchCache } from "../src/sync/resolve.js";
 import { progressLogger, runMapping, RunFailedError, runSummary, type RunSummary } from "../src/sync/run.js";
 import { newRunId } from "../src/util/ids.js";
 import type { WorkerObserver } from "../src/worker/http.js";
-import { mappingLock, type Locks } from "../src/worker/locks.js";
+import { mappingLock, type Locks } from "../src/store/locks.js";
 import type { SyncJobData } from "../src/worker/schedules.js";
 
 export type SkipReason = "run in progress" | "mapping not configured";

@@ -1,6 +1,6 @@
 // `roster-sync sync [MAPPING…] [--dry-run] [--force]`: runs mappings now, in this process, without
 // Redis. Events wait in the outbox for the worker, except for file and webhook sinks, delivered here.
-// On PostgreSQL it takes the workers' locks (src/worker/locks.ts), so it can run beside them: a
+// On PostgreSQL it takes the workers' locks (src/store/locks.ts), so it can run beside them: a
 // mapping whose run is in progress elsewhere is waited for (SPEC §5.7) and fetched again if that
 // run committed after this command's fetch began; a sink a worker is relaying is left to that
 // worker, which keeps each sink's events in order.
@@ -12,7 +12,7 @@ import type { Provider } from "../providers/types.js";
 import { lastAppliedRunId, type Database } from "../store/index.js";
 import { FetchCache, fetchUsers } from "../sync/resolve.js";
 import { progressLogger, runMapping, type RunSummary } from "../sync/run.js";
-import { acquireWaiting, createLocks, mappingLock, sinkLock, type Locks } from "../worker/locks.js";
+import { acquireWaiting, createLocks, mappingLock, sinkLock, type Locks } from "../store/locks.js";
 import type { CommandContext } from "./context.js";
 import { json, table } from "./output.js";
 

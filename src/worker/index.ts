@@ -21,7 +21,7 @@ import type { createProvider } from "../providers/index.js";
 import { openDatabase } from "../store/db.js";
 import { SECOND } from "../util/time.js";
 import { createMetrics, healthChecks, startHttpServer, withTimeout, type HttpServer } from "./http.js";
-import { createLocks } from "./locks.js";
+import { createLocks } from "../store/locks.js";
 import {
   assertSchedulable,
   QUEUE_NAME,

@@ -1,5 +1,5 @@
 // `roster-sync sync` beside workers on one PostgreSQL database: it takes the workers' locks
-// (src/worker/locks.ts), so a mapping whose run is in progress elsewhere is waited for rather than
+// (src/store/locks.ts), so a mapping whose run is in progress elsewhere is waited for rather than
 // run twice at once (SPEC §5.7), nor with a fetch older than what the other process committed, and
 // a sink a worker is relaying is left to that worker.
 import { existsSync } from "node:fs";
@@ -13,7 +13,7 @@ import { createProvider } from "../../src/providers/index.js";
 import { listEvents, listMembers, listRuns } from "../../src/store/index.js";
 import { FetchCache } from "../../src/sync/resolve.js";
 import { runMapping } from "../../src/sync/run.js";
-import { createLocks, mappingLock, sinkLock, type Locks } from "../../src/worker/locks.js";
+import { createLocks, mappingLock, sinkLock, type Locks } from "../../src/store/locks.js";
 import { parseJson, runCli, type CliResult } from "../helpers/cli.js";
 import { NEVER, waitFor, writeWorkerConfig, useWorkerFixture } from "../helpers/worker.js";
 

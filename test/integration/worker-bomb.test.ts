@@ -12,7 +12,7 @@ import { createSyncProcessor } from "../../jobs/sync-mapping.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log.js";
 import { listRuns } from "../../src/store/index.js";
-import { createLocks } from "../../src/worker/locks.js";
+import { createLocks } from "../../src/store/locks.js";
 import type { SyncJobData } from "../../src/worker/schedules.js";
 import {
   NEVER,

@@ -1,7 +1,7 @@
-// Waiting for a lock (src/worker/locks.ts), on the in-process locks of the embedded database.
+// Waiting for a lock (src/store/locks.ts), on the in-process locks of the embedded database.
 import { describe, expect, it } from "vitest";
 import { DatabaseError } from "../../src/errors.js";
-import { acquireWaiting, localLocks } from "../../src/worker/locks.js";
+import { acquireWaiting, localLocks } from "../../src/store/locks.js";
 
 describe("acquireWaiting", () => {
   it("takes a free lock at once, without reporting a wait", async () => {
