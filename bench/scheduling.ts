@@ -19,7 +19,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { startSandbox } from "../src/sandbox/index.js";
-import { QUEUE_NAME } from "../src/worker/schedules.js";
+import { QUEUE_NAME } from "../src/app/sync-job.js";
 import setupServices from "../test/setup/services.js";
 import {
   NEVER,

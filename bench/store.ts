@@ -16,7 +16,7 @@ import { createLogger } from "../src/log.js";
 import type { Provider, RosterUser } from "../src/providers/types.js";
 import { openDatabase } from "../src/store/index.js";
 import { diffMembers, type Diff } from "../src/sync/diff.js";
-import type { Member } from "../src/sync/member.js";
+import type { Member } from "../src/domain.js";
 import { FetchCache } from "../src/sync/resolve.js";
 import { runMapping } from "../src/sync/run.js";
 

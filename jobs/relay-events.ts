@@ -8,7 +8,7 @@ import type { SinkConfig } from "../src/config/schema.js";
 import { createRelay, type Relay, type RelayResult } from "../src/events/relay.js";
 import type { Logger } from "../src/log.js";
 import type { StoreDb } from "../src/store/db.js";
-import type { WorkerObserver } from "../src/worker/http.js";
+import type { WorkerObserver } from "../src/app/observer.js";
 import { sinkLock, type Locks } from "../src/store/locks.js";
 
 export interface RelayLoopOptions {

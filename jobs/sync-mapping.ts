@@ -18,7 +18,7 @@
 //   process takes every worker that picks it up down with it, and their other mappings too.
 // - Failures are classified by a table (classifyFailure): permanent ones fail the job at once with
 //   UnrecoverableError (the run is recorded as failed); transient ones are thrown, and BullMQ
-//   retries the job with exponential backoff (SYNC_JOB_OPTIONS in src/worker/schedules.ts).
+//   retries the job with exponential backoff (SYNC_JOB_OPTIONS in src/app/sync-job.ts).
 import { UnrecoverableError, type Job } from "bullmq";
 import type { Config, MappingConfig, ProviderConfig } from "../src/config/schema.js";
 import { RosterSyncError, type ErrorCode } from "../src/errors.js";
@@ -36,9 +36,9 @@ import { recordRun, type RunRow } from "../src/store/index.js";
 import { FetchCache } from "../src/sync/resolve.js";
 import { progressLogger, runMapping, RunFailedError, runSummary, type RunSummary } from "../src/sync/run.js";
 import { newRunId } from "../src/util/ids.js";
-import type { WorkerObserver } from "../src/worker/http.js";
+import type { WorkerObserver } from "../src/app/observer.js";
 import { mappingLock, type Locks } from "../src/store/locks.js";
-import type { SyncJobData } from "../src/worker/schedules.js";
+import type { SyncJobData } from "../src/app/sync-job.js";
 
 export type SkipReason = "run in progress" | "mapping not configured";
 

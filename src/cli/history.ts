@@ -2,7 +2,7 @@
 import { UsageError } from "../errors.js";
 import { toRosterEvent } from "../events/format.js";
 import { getRun, listEvents, listMembers, listRuns, type RunRow } from "../store/index.js";
-import { eventUser } from "../sync/member.js";
+import { eventUser } from "../domain.js";
 import { runSummary } from "../sync/run.js";
 import type { CommandContext } from "./context.js";
 import { json, table } from "./output.js";

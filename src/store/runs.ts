@@ -2,7 +2,7 @@
 // row, the snapshot delta and its events, all or nothing.
 
 import type { Prisma, Run } from "../generated/prisma/client.js";
-import type { Member } from "../sync/member.js";
+import type { Member } from "../domain.js";
 import { driverTransaction, type StoreDb } from "./db.js";
 import { writeEvents, type EventRow } from "./outbox.js";
 import { writeSnapshotDelta } from "./snapshot.js";

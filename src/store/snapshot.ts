@@ -2,7 +2,7 @@
 // set-based SQL: Prisma's createMany/upsert of 100k rows takes 15–20 s; one set-based statement per
 // chunk of rows, run on the driver in the run's transaction (db.ts DriverSql), about 1 s.
 
-import type { Member } from "../sync/member.js";
+import type { Member } from "../domain.js";
 import { arrayLiteral, copyRow } from "./copy.js";
 import type { DriverSql, StoreDb } from "./db.js";
 

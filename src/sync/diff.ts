@@ -1,5 +1,5 @@
 // The pure diff of a mapping's roster against its snapshot (SPEC §5 step 2). No I/O.
-import { TRACKED_ATTRIBUTES, type Member } from "./member.js";
+import { TRACKED_ATTRIBUTES, type Member } from "../domain.js";
 
 export interface Diff {
   added: Member[];

@@ -1,7 +1,7 @@
 // The events a diff implies (SPEC §5), as plain data. Pure: the run id and time are inputs.
 import { eventId } from "../util/ids.js";
 import type { Diff } from "./diff.js";
-import { eventUser, type Member } from "./member.js";
+import { eventUser, type Member } from "../domain.js";
 
 export type EventType = "add" | "remove" | "update";
 

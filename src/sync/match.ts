@@ -1,7 +1,7 @@
 // Who is a member (SPEC §3), as pure functions: group matching, the include filter, the status
 // rules, and turning a provider's user into a snapshot member.
 import type { RosterGroup, RosterUser } from "../providers/types.js";
-import type { Member } from "./member.js";
+import type { Member } from "../domain.js";
 
 const norm = (value: string) => value.trim().toLowerCase();
 

@@ -13,7 +13,7 @@ import type {
   UserKind,
 } from "../providers/types.js";
 import { groupMatches, includeKeysAbsent, isActive, passesInclude, toMember, userKey } from "./match.js";
-import type { Member } from "./member.js";
+import type { Member } from "../domain.js";
 
 /**
  * Memoises provider reads within one sync cycle, so that mappings sharing a group list or a class

@@ -4,9 +4,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { RelayResult } from "../events/relay.js";
+import type { WorkerObserver } from "../app/observer.js";
 import type { Logger } from "../log.js";
-import type { ProviderStats } from "../providers/types.js";
 import {
   deliveryCounts,
   memberCounts,
@@ -15,20 +14,10 @@ import {
   type MemberCount,
   type StoreDb,
 } from "../store/index.js";
-import type { RunSummary } from "../sync/run.js";
 import { SECOND } from "../util/time.js";
 
 /** Default METRICS_PORT (SPEC §8). */
 export const DEFAULT_METRICS_PORT = 9464;
-
-/** What the sync processor and the relay loop report; the metrics implement it. */
-export interface WorkerObserver {
-  runFinished(summary: RunSummary): void;
-  skipped(mapping: string, reason: string): void;
-  jobFailed(mapping: string, kind: "permanent" | "transient"): void;
-  providerStats(provider: string, stats: ProviderStats): void;
-  relayed(result: RelayResult): void;
-}
 
 export interface WorkerMetrics {
   registry: Registry;

@@ -14,21 +14,16 @@ import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { createSyncProcessor, type SyncJobResult } from "../../jobs/sync-mapping.js";
 import { startRelayLoop } from "../../jobs/relay-events.js";
+import { QUEUE_NAME, type SyncJobData } from "../app/sync-job.js";
 import type { Config } from "../config/schema.js";
 import { RosterSyncError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { createProvider } from "../providers/index.js";
 import { openDatabase } from "../store/db.js";
+import { createLocks } from "../store/locks.js";
 import { SECOND } from "../util/time.js";
 import { createMetrics, healthChecks, startHttpServer, withTimeout, type HttpServer } from "./http.js";
-import { createLocks } from "../store/locks.js";
-import {
-  assertSchedulable,
-  QUEUE_NAME,
-  RECONCILE_INTERVAL_MS,
-  reconcileSchedulers,
-  type SyncJobData,
-} from "./schedules.js";
+import { assertSchedulable, RECONCILE_INTERVAL_MS, reconcileSchedulers } from "./schedules.js";
 
 export interface WorkerOptions {
   config: Config;

@@ -9,39 +9,15 @@
 // progress is not touched, so no run is lost.
 import { createHash } from "node:crypto";
 import { type JobSchedulerJson, type JobSchedulerTemplateOptions, type Queue } from "bullmq";
+import { SYNC_JOB, SYNC_JOB_OPTIONS, type SyncJobData } from "../app/sync-job.js";
 import { cronProblem, isTimeZone, normaliseCron } from "../config/cron.js";
 import { parseDuration, type Config, type MappingConfig } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { HOUR, SECOND } from "../util/time.js";
+import { SECOND } from "../util/time.js";
 
-const DAY = 24 * HOUR;
-
-/** The queue of sync jobs (keys under `redis.prefix`). */
-export const QUEUE_NAME = "roster-sync";
-/** The name of every job a mapping's scheduler produces. */
-export const SYNC_JOB = "sync";
 /** How often the worker checks that Redis still holds the schedulers it expects. */
 export const RECONCILE_INTERVAL_MS = 30 * SECOND;
-
-export interface SyncJobData {
-  mapping: string;
-  /** "manual" on jobs added by hand (`queue.add("sync", { mapping, trigger: "manual" })`);
-   * "schedule" on the first run of a new `every:` schedule (see reconcileSchedulers). */
-  trigger?: "manual" | "schedule";
-}
-
-/**
- * Options of every sync job. Transient failures are retried twice with exponential backoff
- * (10 s, 20 s); permanent ones fail at once (UnrecoverableError, see jobs/sync-mapping.ts).
- * Finished jobs are kept a while for inspection, bounded so that months of `every: 1m` stay small.
- */
-export const SYNC_JOB_OPTIONS = {
-  attempts: 3,
-  backoff: { type: "exponential", delay: 10 * SECOND },
-  removeOnComplete: { age: DAY / SECOND, count: 1000 },
-  removeOnFail: { age: 7 * (DAY / SECOND), count: 1000 },
-} satisfies JobSchedulerTemplateOptions;
 
 export type RepeatSpec = { pattern: string; tz: string } | { every: number; offset: number };
 

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import type { MappingConfig, ProviderConfig } from "../../src/config/schema.js";
 import { ProviderError } from "../../src/errors.js";
 import type { GroupType, ProgressFn, Provider } from "../../src/providers/types.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
 
 /** Who a mapping selects: the part of a mapping that decides its members. */

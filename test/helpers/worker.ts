@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { stringify } from "yaml";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { openDatabase, type Database } from "../../src/store/index.js";
-import { QUEUE_NAME, SYNC_JOB, SYNC_JOB_OPTIONS } from "../../src/worker/schedules.js";
+import { QUEUE_NAME, SYNC_JOB, SYNC_JOB_OPTIONS } from "../../src/app/sync-job.js";
 import { assertBuilt, ROOT } from "./cli.js";
 import { createPostgresDatabase, type TestDatabase } from "./database.js";
 

@@ -9,7 +9,7 @@ import { ConfigError } from "../../src/errors.js";
 import { createProvider } from "../../src/providers/index.js";
 import type { Provider } from "../../src/providers/types.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 import { providerError, resolvedMembers, type Selection } from "../helpers/resolve.js";
 
 const FAST_RETRY = { limit: 6, baseDelayMs: 5, maxDelayMs: 5_000 };

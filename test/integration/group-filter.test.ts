@@ -10,7 +10,7 @@ import { createProvider } from "../../src/providers/index.js";
 import type { GroupType, Provider } from "../../src/providers/types.js";
 import { generateDistrict } from "../../src/sandbox/district.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
 import { sendJson, withServer } from "../helpers/with-server.js";
 

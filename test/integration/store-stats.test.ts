@@ -14,7 +14,7 @@ import {
   type EventRow,
   type RunRow,
 } from "../../src/store/index.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 const SINKS = ["file:events.ndjson", "queue:roster-events"];

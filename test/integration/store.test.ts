@@ -33,7 +33,7 @@ import {
 } from "../../src/store/index.js";
 import { diffMembers } from "../../src/sync/diff.js";
 import { buildEvents } from "../../src/sync/events.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 const OWNER = "roster-sync test";

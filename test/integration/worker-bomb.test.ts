@@ -13,7 +13,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/log.js";
 import { listRuns } from "../../src/store/index.js";
 import { createLocks } from "../../src/store/locks.js";
-import type { SyncJobData } from "../../src/worker/schedules.js";
+import type { SyncJobData } from "../../src/app/sync-job.js";
 import {
   NEVER,
   spawnWorker,

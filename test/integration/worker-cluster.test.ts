@@ -7,7 +7,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { listEvents, listRuns } from "../../src/store/index.js";
-import { QUEUE_NAME } from "../../src/worker/schedules.js";
+import { QUEUE_NAME } from "../../src/app/sync-job.js";
 import type { SyncJobResult } from "../../jobs/sync-mapping.js";
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
 import {

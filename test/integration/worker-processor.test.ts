@@ -11,7 +11,7 @@ import { createLogger } from "../../src/log.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { listRuns, openDatabase, type Database } from "../../src/store/index.js";
 import { createLocks, mappingLock, type Locks } from "../../src/store/locks.js";
-import type { SyncJobData } from "../../src/worker/schedules.js";
+import type { SyncJobData } from "../../src/app/sync-job.js";
 import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
 import { waitFor, workerConfigYaml, type WorkerMapping } from "../helpers/worker.js";
 

@@ -11,7 +11,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerSchema, type ProviderConfig } from "../../src/config/schema.js";
 import { createProvider } from "../../src/providers/index.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 import { FetchCache, resolveMembers } from "../../src/sync/resolve.js";
 import { generateDistrict, writeCsvBundle, type CsvShape } from "../../src/sandbox/index.js";
 import { mappingFor, type Selection } from "../helpers/resolve.js";

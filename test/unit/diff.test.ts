@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { changedAttributes, diffMembers } from "../../src/sync/diff.js";
-import type { Member } from "../../src/sync/member.js";
+import type { Member } from "../../src/domain.js";
 
 function member(key: string, overrides: Partial<Member> = {}): Member {
   return {

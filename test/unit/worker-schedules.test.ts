@@ -2,13 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { classifyFailure } from "../../jobs/sync-mapping.js";
 import { ConfigError, NoGroupMatchedError, ProviderError, RosterSyncError } from "../../src/errors.js";
+import { SYNC_JOB, SYNC_JOB_OPTIONS } from "../../src/app/sync-job.js";
 import {
   desiredSchedulers,
   everyOffset,
   planReconcile,
   repeatOptions,
-  SYNC_JOB,
-  SYNC_JOB_OPTIONS,
   type ExistingScheduler,
   type SchedulerSpec,
 } from "../../src/worker/schedules.js";

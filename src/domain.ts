@@ -1,3 +1,7 @@
+// The nouns every layer shares, with no I/O: `store/`, `sync/` and `events/` import them from here,
+// so none of them has to import another for a type (the store once imported `Member` from `sync/`,
+// which imports the store: a cycle).
+//
 // A member of a mapping as stored in the snapshot and carried by events (SPEC §5).
 // `key` is the value of the provider's keyIdentifier; the other fields are the tracked attributes.
 
