@@ -17,7 +17,7 @@ import { startRelayLoop } from "../../jobs/relay-events.js";
 import type { Config } from "../config/schema.js";
 import { RosterSyncError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { createProvider } from "../providers/index.js";
+import { createProviderRuntime, type ProviderRuntime } from "../providers/runtime.js";
 import { openDatabase } from "../store/db.js";
 import { SECOND } from "../util/time.js";
 import { createMetrics, healthChecks, startHttpServer, withTimeout, type HttpServer } from "./http.js";
@@ -38,7 +38,8 @@ export interface WorkerOptions {
   metrics: { host: string; port: number };
   /** Default "roster-sync worker": shown to another process that finds the embedded database held. */
   owner?: string;
-  createProvider?: typeof createProvider;
+  /** Default: a runtime of the worker's own, closed at shutdown. */
+  providers?: ProviderRuntime;
 }
 
 export interface RosterWorker {
@@ -63,6 +64,9 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
   const db = await openDatabase(config.database.url, { owner: options.owner ?? "roster-sync worker" });
   const locks = createLocks(config.database.url, logger);
   const { registry, observer } = createMetrics(db, logger);
+  // One per process, for every run of every mapping: each provider's rate and concurrency cap
+  // hold across overlapping runs; a reload's changed provider gets a fresh budget on its next run.
+  const providers = options.providers ?? createProviderRuntime();
   const throttle = throttledLog(logger);
 
   // BullMQ needs maxRetriesPerRequest: null: commands wait for a reconnect instead of failing.
@@ -88,7 +92,7 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
     logger,
     observer,
     onCommitted: () => relay.kick(),
-    createProvider: options.createProvider,
+    providers,
   });
   const inFlight = new Set<Promise<SyncJobResult>>();
   const worker = new Worker<SyncJobData, SyncJobResult>(
@@ -238,6 +242,9 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
         worker.cancelAllJobs("worker shutting down");
       }
       await settle(worker.close(!finished), "closing the worker");
+      if (!options.providers) {
+        await settle(providers.close(), "closing the providers");
+      }
       await settle(relay.stop(), "stopping the relay");
       await settle(queue.close(), "closing the queue");
       await settle(http?.close() ?? Promise.resolve(), "closing the HTTP server");

@@ -47,7 +47,8 @@ export interface CleverConnectorOptions {
   logger?: Logger | undefined;
   /** Default: createHttpClient(config with the default baseUrl, { logger }). */
   http?: HttpClient;
-  /** Default: pauses of at most `retry.maxDelayMs`. */
+  /** Default: pauses of at most `retry.maxDelayMs`, closed with the connector. A gate given here
+   * is shared with other runs of the provider (src/providers/runtime.ts) and left open. */
   gate?: RateLimitGate;
 }
 
@@ -56,6 +57,7 @@ export class CleverConnector implements Provider {
   readonly #config: ProviderConfig;
   readonly #http: HttpClient;
   readonly #gate: RateLimitGate;
+  readonly #ownsGate: boolean;
   readonly #source: PageSource;
   readonly #prefix: string;
   readonly #logger: Logger | undefined;
@@ -67,6 +69,7 @@ export class CleverConnector implements Provider {
     this.#logger = options.logger;
     this.#prefix = versionPath(baseUrl);
     this.#http = options.http ?? createHttpClient(this.#config, { logger: options.logger });
+    this.#ownsGate = !options.gate;
     this.#gate =
       options.gate ?? new RateLimitGate({ providerName: this.name, maxWaitMs: config.retry.maxDelayMs });
     const http = this.#http;
@@ -129,7 +132,9 @@ export class CleverConnector implements Provider {
   }
 
   async close(): Promise<void> {
-    this.#gate.close();
+    if (this.#ownsGate) {
+      this.#gate.close();
+    }
     this.#http.close();
   }
 

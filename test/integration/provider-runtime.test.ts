@@ -1,0 +1,171 @@
+// One provider runtime per process (issue 10, item 1): four overlapping runs of mappings on ONE
+// Clever provider, through the worker's sync processor, share its `requestsPerSecond` and its
+// `concurrency`, against a sandbox that answers 429 above that rate. Each run still counts its own
+// requests. PostgreSQL for the history; the sandbox on a loopback port.
+import type { Job } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { createSyncProcessor, type SyncJobResult } from "../../jobs/sync-mapping.js";
+import { parseConfig } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema.js";
+import { createLogger } from "../../src/log.js";
+import { createProviderRuntime } from "../../src/providers/runtime.js";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { listRuns, openDatabase, type Database } from "../../src/store/index.js";
+import { createLocks, type Locks } from "../../src/worker/locks.js";
+import type { SyncJobData } from "../../src/worker/schedules.js";
+import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
+
+const RATE = 5;
+const logger = createLogger({ level: "silent" });
+let sandbox: Sandbox;
+let testDb: TestDatabase;
+let db: Database;
+let locks: Locks;
+/** When each Clever API request arrived at the sandbox and was answered (performance.now()). */
+const seen: { start: number; end: number }[] = [];
+
+beforeAll(async () => {
+  [sandbox, testDb] = await Promise.all([
+    startSandbox({
+      port: 0,
+      seed: 7,
+      schools: 4,
+      studentsPerSchool: 60,
+      onRequest: ({ path, durationMs }) => {
+        if (path.startsWith("/v3.0/")) {
+          const end = performance.now();
+          seen.push({ start: end - durationMs, end });
+        }
+      },
+    }),
+    createPostgresDatabase(),
+  ]);
+  db = await openDatabase(testDb.url, { owner: "provider-runtime test" });
+  locks = createLocks(testDb.url, logger);
+});
+
+afterAll(async () => {
+  await locks?.close();
+  await db?.close();
+  await Promise.all([sandbox?.close(), testDb?.drop()]);
+});
+
+function job(mapping: string): Job<SyncJobData> {
+  return {
+    id: `manual:${mapping}`,
+    data: { mapping, trigger: "manual" },
+    opts: { attempts: 1 },
+    attemptsMade: 0,
+    stalledCounter: 0,
+  } as never;
+}
+
+/** Four mappings, one per school, on one Clever provider with this rate limit. */
+function cleverConfig(prefix: string, rateLimit: { requestsPerSecond: number; concurrency: number }) {
+  const yaml = stringify({
+    database: { url: testDb.url },
+    redis: { url: "redis://127.0.0.1:1", prefix: "{unused}" },
+    providers: {
+      clever: {
+        type: "clever",
+        baseUrl: sandbox.cleverUrl,
+        auth: { method: "bearer", token: sandbox.cleverToken },
+        pageSize: 10,
+        rateLimit,
+        // Enough retries that the old per-run budgets would have completed, 429s and all.
+        retry: { limit: 6, baseDelayMs: 50, maxDelayMs: 1000 },
+        timeoutMs: 10_000,
+      },
+    },
+    mappings: sandbox.district.schools().map((school, i) => ({
+      name: `${prefix}-${i}`,
+      provider: "clever",
+      users: "students",
+      groups: [{ type: "schools", match: school.name }],
+      product: "test-product",
+      schedule: { every: "1h" },
+    })),
+    events: { sinks: [{ type: "file", path: "./unused.ndjson" }] },
+  });
+  return parseConfig(yaml, "test.yaml", {});
+}
+
+/** Runs every mapping of `config` at once through one processor, as a worker of concurrency 4 does. */
+async function runOverlapping(config: Config): Promise<{ served: number; status429: number }> {
+  const providers = createProviderRuntime();
+  const run = createSyncProcessor({ config: () => config, db, locks, logger, providers });
+  const before = sandbox.stats();
+  seen.length = 0;
+  try {
+    const results: SyncJobResult[] = await Promise.all(config.mappings.map((m) => run(job(m.name))));
+    expect(results.map((r) => !r.skipped && r.status)).toEqual(config.mappings.map(() => "succeeded"));
+  } finally {
+    await providers.close();
+  }
+  const after = sandbox.stats();
+  const served = after.apiRequests - before.apiRequests;
+  expect(seen.length).toBe(served);
+  // Each history row counts its own run's requests; together they are what the server saw.
+  const rows = await Promise.all(config.mappings.map((m) => listRuns(db, { mapping: m.name })));
+  const requests = rows.map((r) => r[0]!.requests);
+  expect(requests.every((n) => n > 0)).toBe(true);
+  expect(requests.reduce((a, b) => a + b, 0)).toBe(served);
+  return { served, status429: after.status429 - before.status429 };
+}
+
+/** The most requests the server was answering at one time. */
+function maxInFlight(requests: { start: number; end: number }[]): number {
+  // An answer's end sorts before a start at the same instant: the slot was free by then.
+  const edges = requests
+    .flatMap((r) => [
+      { at: r.start, delta: 1 },
+      { at: r.end, delta: -1 },
+    ])
+    .sort((x, y) => x.at - y.at || x.delta - y.delta);
+  let now = 0;
+  let most = 0;
+  for (const edge of edges) {
+    now += edge.delta;
+    most = Math.max(most, now);
+  }
+  return most;
+}
+
+describe("one provider runtime per process", () => {
+  it("four overlapping runs of one Clever provider keep to its requestsPerSecond: no 429", async () => {
+    const config = cleverConfig("rate", { requestsPerSecond: RATE, concurrency: 4 });
+    sandbox.setFaults({ requestsPerSecond: RATE });
+    let result;
+    try {
+      result = await runOverlapping(config);
+    } finally {
+      sandbox.setFaults({});
+    }
+    expect(result.status429).toBe(0);
+    // The rate the server saw over the whole overlap (the first request spends the burst token).
+    const starts = seen.map((r) => r.start);
+    const seconds = (Math.max(...starts) - Math.min(...starts)) / 1000;
+    const observed = (result.served - 1) / seconds;
+    console.log(
+      `provider runtime: ${result.served} requests in ${seconds.toFixed(2)} s = ${observed.toFixed(2)}/s, ` +
+        `${result.status429} × 429 (requestsPerSecond ${RATE})`,
+    );
+    expect(observed).toBeLessThanOrEqual(1.1 * RATE);
+  });
+
+  it("their requests in flight keep to the provider's concurrency, not four times it", async () => {
+    const config = cleverConfig("cap", { requestsPerSecond: 1000, concurrency: 2 });
+    // Slow answers, so that a cap per run (2 × 4 runs) would show at the server.
+    sandbox.setFaults({ latencyMs: 100 });
+    let result;
+    try {
+      result = await runOverlapping(config);
+    } finally {
+      sandbox.setFaults({});
+    }
+    const most = maxInFlight(seen);
+    console.log(`provider runtime: ${result.served} requests, at most ${most} in flight (concurrency 2)`);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+});
