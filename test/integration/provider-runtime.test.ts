@@ -1,9 +1,13 @@
 // One provider runtime per process (issue 10, item 1): four overlapping runs of mappings on ONE
-// Clever provider, through the worker's sync processor, share its `requestsPerSecond` and its
-// `concurrency`, against a sandbox that answers 429 above that rate. Each run still counts its own
-// requests. PostgreSQL for the history; the sandbox on a loopback port.
+// Clever provider share its `requestsPerSecond` and its `concurrency`, against a sandbox that answers
+// 429 above that rate, through the worker's sync processor in this process and through a real
+// `roster-sync worker` (the BUILT CLI, concurrency 4, on the private Redis). Each run still counts
+// its own requests. PostgreSQL for the history; the sandbox on a loopback port.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Job } from "bullmq";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { stringify } from "yaml";
 import { createSyncProcessor, type SyncJobResult } from "../../jobs/sync-mapping.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -14,7 +18,9 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { listRuns, openDatabase, type Database } from "../../src/store/index.js";
 import { createLocks, type Locks } from "../../src/worker/locks.js";
 import type { SyncJobData } from "../../src/worker/schedules.js";
+import { assertBuilt } from "../helpers/cli.js";
 import { createPostgresDatabase, type TestDatabase } from "../helpers/database.js";
+import { NEVER, removeRedisKeys, spawnWorker, testPrefix, triggerNow, waitFor } from "../helpers/worker.js";
 
 const RATE = 5;
 const logger = createLogger({ level: "silent" });
@@ -22,6 +28,7 @@ let sandbox: Sandbox;
 let testDb: TestDatabase;
 let db: Database;
 let locks: Locks;
+let dir: string;
 /** When each Clever API request arrived at the sandbox and was answered (performance.now()). */
 const seen: { start: number; end: number }[] = [];
 
@@ -41,6 +48,7 @@ beforeAll(async () => {
     }),
     createPostgresDatabase(),
   ]);
+  dir = await mkdtemp(path.join(tmpdir(), "roster-sync-provider-runtime-"));
   db = await openDatabase(testDb.url, { owner: "provider-runtime test" });
   locks = createLocks(testDb.url, logger);
 });
@@ -48,7 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await locks?.close();
   await db?.close();
-  await Promise.all([sandbox?.close(), testDb?.drop()]);
+  await Promise.all([sandbox?.close(), testDb?.drop(), dir && rm(dir, { recursive: true, force: true })]);
 });
 
 function job(mapping: string): Job<SyncJobData> {
@@ -62,10 +70,14 @@ function job(mapping: string): Job<SyncJobData> {
 }
 
 /** Four mappings, one per school, on one Clever provider with this rate limit. */
-function cleverConfig(prefix: string, rateLimit: { requestsPerSecond: number; concurrency: number }) {
-  const yaml = stringify({
+function cleverYaml(
+  prefix: string,
+  rateLimit: { requestsPerSecond: number; concurrency: number },
+  redis = { url: "redis://127.0.0.1:1", prefix: "{unused}" },
+): string {
+  return stringify({
     database: { url: testDb.url },
-    redis: { url: "redis://127.0.0.1:1", prefix: "{unused}" },
+    redis,
     providers: {
       clever: {
         type: "clever",
@@ -84,11 +96,15 @@ function cleverConfig(prefix: string, rateLimit: { requestsPerSecond: number; co
       users: "students",
       groups: [{ type: "schools", match: school.name }],
       product: "test-product",
-      schedule: { every: "1h" },
+      schedule: NEVER,
     })),
-    events: { sinks: [{ type: "file", path: "./unused.ndjson" }] },
+    events: { sinks: [{ type: "file", path: path.join(dir, "events.ndjson") }] },
+    worker: { concurrency: 4, shutdownGraceMs: 10_000 },
   });
-  return parseConfig(yaml, "test.yaml", {});
+}
+
+function cleverConfig(prefix: string, rateLimit: { requestsPerSecond: number; concurrency: number }): Config {
+  return parseConfig(cleverYaml(prefix, rateLimit), "test.yaml", {});
 }
 
 /** Runs every mapping of `config` at once through one processor, as a worker of concurrency 4 does. */
@@ -167,5 +183,47 @@ describe("one provider runtime per process", () => {
     const most = maxInFlight(seen);
     console.log(`provider runtime: ${result.served} requests, at most ${most} in flight (concurrency 2)`);
     expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it("a real worker (concurrency 4) running four manual jobs of one Clever provider: no 429", async () => {
+    assertBuilt();
+    const redisUrl = inject("redisUrl");
+    const prefix = testPrefix();
+    const file = path.join(dir, "worker.yaml");
+    await writeFile(
+      file,
+      cleverYaml("worker", { requestsPerSecond: RATE, concurrency: 4 }, { url: redisUrl, prefix }),
+    );
+    const mappings = sandbox.district.schools().map((_, i) => `worker-${i}`);
+    const worker = await spawnWorker(file, { cwd: dir });
+    sandbox.setFaults({ requestsPerSecond: RATE });
+    const before = sandbox.stats();
+    seen.length = 0;
+    try {
+      await Promise.all(mappings.map((m) => triggerNow(redisUrl, prefix, m)));
+      const rows = await waitFor(
+        async () => {
+          const runs = await Promise.all(mappings.map((m) => listRuns(db, { mapping: m })));
+          return runs.every((r) => r.length > 0) && runs.map((r) => r[0]!);
+        },
+        { timeoutMs: 30_000, what: "a run of each mapping" },
+      );
+      expect(rows.map((r) => r.status)).toEqual(mappings.map(() => "succeeded"));
+      const after = sandbox.stats();
+      const served = after.apiRequests - before.apiRequests;
+      expect(after.status429 - before.status429).toBe(0);
+      expect(rows.reduce((n, r) => n + r.requests, 0)).toBe(served);
+      // The runs overlapped: each started before another finished.
+      const lastStart = Math.max(...rows.map((r) => r.startedAt.getTime()));
+      expect(lastStart).toBeLessThan(Math.min(...rows.map((r) => r.finishedAt!.getTime())));
+      const starts = seen.map((r) => r.start);
+      const observed = (served - 1) / ((Math.max(...starts) - Math.min(...starts)) / 1000);
+      console.log(`provider runtime, worker: ${served} requests at ${observed.toFixed(2)}/s, 0 × 429`);
+      expect(observed).toBeLessThanOrEqual(1.1 * RATE);
+    } finally {
+      sandbox.setFaults({});
+      await worker.stop();
+      await removeRedisKeys(redisUrl, prefix);
+    }
   });
 });
