@@ -59,6 +59,27 @@ describe("the provider runtime", () => {
     expect(() => runtime.connector(config)).toThrow(/providers are closed/);
   });
 
+  it("a Clever window spent holds every run; closing one run ends only its own wait", async () => {
+    const runtime = createProviderRuntime();
+    const config = clever({ rateLimit: { requestsPerSecond: 100, concurrency: 4 } });
+    const gate = runtime.share(config)!.gate!;
+    gate.observe({
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 30),
+    });
+    const a = runtime.connector(config);
+    const b = runtime.connector(config);
+    const aState = watch(a.check());
+    const bState = watch(b.check());
+    await a.close();
+    await vi.waitFor(() => expect(aState()).toMatch(/provider district is closed/));
+    expect(bState()).toBeUndefined();
+    expect(gate.pendingMs).toBeGreaterThan(0);
+    await runtime.close();
+    await vi.waitFor(() => expect(bState()).toMatch(/provider district is closed/));
+    await b.close();
+  });
+
   it("a changed provider config gets a fresh bucket, cap and gate; an unchanged one keeps its own", async () => {
     const runtime = createProviderRuntime();
     const before = runtime.share(clever())!;

@@ -58,6 +58,8 @@ export class CleverConnector implements Provider {
   readonly #http: HttpClient;
   readonly #gate: RateLimitGate;
   readonly #ownsGate: boolean;
+  /** Ends this connector's waits at a gate shared with other runs. */
+  readonly #closed = new AbortController();
   readonly #source: PageSource;
   readonly #prefix: string;
   readonly #logger: Logger | undefined;
@@ -74,9 +76,10 @@ export class CleverConnector implements Provider {
       options.gate ?? new RateLimitGate({ providerName: this.name, maxWaitMs: config.retry.maxDelayMs });
     const http = this.#http;
     const gate = this.#gate;
+    const closed = this.#closed.signal;
     this.#source = {
       async getJson(urlOrPath: string, searchParams?: SearchParams) {
-        await gate.wait();
+        await gate.wait(closed);
         const response = await http.getJson(urlOrPath, searchParams);
         gate.observe(response.headers);
         return response;
@@ -132,6 +135,7 @@ export class CleverConnector implements Provider {
   }
 
   async close(): Promise<void> {
+    this.#closed.abort();
     if (this.#ownsGate) {
       this.#gate.close();
     }
