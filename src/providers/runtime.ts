@@ -46,6 +46,9 @@ export interface ProviderRuntime {
   connector(config: ProviderConfig, options?: ConnectorOptions): Provider;
   /** The share a connector of `config` gets now (undefined for CSV): for tests and diagnostics. */
   share(config: ProviderConfig): ProviderShare | undefined;
+  /** After a reload: forgets the shares of providers removed or changed (runs holding one finish
+   * on it); the others keep their budgets. */
+  update(providers: Readonly<Record<string, ProviderConfig>>): void;
   /** At shutdown: ends every run's waits for a token or a rate-limit window (its next request
    * fails); a request in flight ends by its own timeout. Later `connector` calls throw. */
   close(): Promise<void>;
@@ -161,6 +164,14 @@ export function createProviderRuntime(): ProviderRuntime {
     },
     share(config) {
       return shareOf(config);
+    },
+    update(providers) {
+      for (const [name, share] of shares) {
+        const config = providers[name];
+        if (!config || JSON.stringify(config) !== share.key) {
+          shares.delete(name);
+        }
+      }
     },
     async close() {
       closed = true;

@@ -215,6 +215,7 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
         logger.warn({ keyPath: warning.keyPath }, `config: ${warning.message}`);
       }
       worker.concurrency = config.worker.concurrency;
+      providers.update(config.providers);
       await relay.setSinks(config.sinks);
       logger.info({ mappings: config.mappings.map((m) => m.name) }, "config reloaded");
       await reconcile("config reloaded").catch((e: Error) => throttle("reconcile", e, "reconcile failed"));

@@ -92,12 +92,20 @@ describe("the provider runtime", () => {
     expect(after.gate).not.toBe(before.gate);
     expect(after.auth).not.toBe(before.auth);
     expect(runtime.share(clever({ rateLimit: { requestsPerSecond: 0.02, concurrency: 1 } }))).toBe(after);
+    // A reload: an unchanged provider keeps its share, a removed one is forgotten.
+    runtime.update({ district: changed });
+    expect(runtime.share(changed)).toBe(after);
+    runtime.update({});
+    const again = runtime.share(changed)!;
+    expect(again).not.toBe(after);
+    runtime.update({ district: changed });
+    expect(runtime.share(changed)).toBe(again);
 
-    // A connector made now uses the fresh share.
-    await after.bucket.take();
+    // A connector made now uses the current share.
+    await again.bucket.take();
     const c = runtime.connector(changed);
     const state = watch(c.check());
-    await vi.waitFor(() => expect(after.limit.activeCount).toBe(1));
+    await vi.waitFor(() => expect(again.limit.activeCount).toBe(1));
     expect(before.limit.activeCount).toBe(0);
     await c.close();
     await vi.waitFor(() => expect(state()).toMatch(/closed/));
