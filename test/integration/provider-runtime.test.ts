@@ -2,7 +2,7 @@
 // Clever provider share its `requestsPerSecond` and its `concurrency`, against a sandbox that answers
 // 429 above that rate, through the worker's sync processor in this process and through a real
 // `roster-sync worker` (the BUILT CLI, concurrency 4, on the private Redis). Each run still counts
-// its own requests. PostgreSQL for the history; the sandbox on a loopback port.
+// its own requests, and runs of an OAuth 2 provider share one token. PostgreSQL for the history; the sandbox on a loopback port.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,7 +29,7 @@ let testDb: TestDatabase;
 let db: Database;
 let locks: Locks;
 let dir: string;
-/** When each Clever API request arrived at the sandbox and was answered (performance.now()). */
+/** When each API request arrived at the sandbox and was answered (performance.now()). */
 const seen: { start: number; end: number }[] = [];
 
 beforeAll(async () => {
@@ -40,7 +40,8 @@ beforeAll(async () => {
       schools: 4,
       studentsPerSchool: 60,
       onRequest: ({ path, durationMs }) => {
-        if (path.startsWith("/v3.0/")) {
+        // API requests only: not the token endpoint, nor the admin API.
+        if (!path.startsWith("/oauth/") && !path.startsWith("/_sandbox")) {
           const end = performance.now();
           seen.push({ start: end - durationMs, end });
         }
@@ -69,20 +70,23 @@ function job(mapping: string): Job<SyncJobData> {
   } as never;
 }
 
-/** Four mappings, one per school, on one Clever provider with this rate limit. */
+/** Four mappings, one per school, on one provider (Clever unless told) with this rate limit. */
 function cleverYaml(
   prefix: string,
   rateLimit: { requestsPerSecond: number; concurrency: number },
   redis = { url: "redis://127.0.0.1:1", prefix: "{unused}" },
+  provider: Record<string, unknown> = {
+    type: "clever",
+    baseUrl: sandbox.cleverUrl,
+    auth: { method: "bearer", token: sandbox.cleverToken },
+  },
 ): string {
   return stringify({
     database: { url: testDb.url },
     redis,
     providers: {
-      clever: {
-        type: "clever",
-        baseUrl: sandbox.cleverUrl,
-        auth: { method: "bearer", token: sandbox.cleverToken },
+      district: {
+        ...provider,
         pageSize: 10,
         rateLimit,
         // Enough retries that the old per-run budgets would have completed, 429s and all.
@@ -92,9 +96,9 @@ function cleverYaml(
     },
     mappings: sandbox.district.schools().map((school, i) => ({
       name: `${prefix}-${i}`,
-      provider: "clever",
+      provider: "district",
       users: "students",
-      groups: [{ type: "schools", match: school.name }],
+      groups: [{ type: "schools", match: school.sourcedId }],
       product: "test-product",
       schedule: NEVER,
     })),
@@ -183,6 +187,19 @@ describe("one provider runtime per process", () => {
     const most = maxInFlight(seen);
     console.log(`provider runtime: ${result.served} requests, at most ${most} in flight (concurrency 2)`);
     expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it("four overlapping runs of one OneRoster 1.2 provider fetch one OAuth 2 token between them", async () => {
+    const provider = {
+      type: "oneroster",
+      version: "1.2",
+      baseUrl: sandbox.origin,
+      auth: { method: "oauth2", clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+    };
+    const yaml = cleverYaml("oauth2", { requestsPerSecond: 1000, concurrency: 4 }, undefined, provider);
+    const before = sandbox.stats().tokenRequests;
+    await runOverlapping(parseConfig(yaml, "test.yaml", {}));
+    expect(sandbox.stats().tokenRequests - before).toBe(1);
   });
 
   it("a real worker (concurrency 4) running four manual jobs of one Clever provider: no 429", async () => {
