@@ -2,7 +2,8 @@
 // Clever provider share its `requestsPerSecond` and its `concurrency`, against a sandbox that answers
 // 429 above that rate, through the worker's sync processor in this process and through a real
 // `roster-sync worker` (the BUILT CLI, concurrency 4, on the private Redis). Each run still counts
-// its own requests, and runs of an OAuth 2 provider share one token. PostgreSQL for the history; the sandbox on a loopback port.
+// its own requests, and runs of an OAuth 2 provider share one token. PostgreSQL for the history;
+// the sandbox on a loopback port.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
