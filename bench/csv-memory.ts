@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { providerSchema, type MappingConfig, type ProviderConfig } from "../src/config/schema.js";
-import { createProvider } from "../src/providers/index.js";
+import { createProviderRuntime } from "../src/providers/runtime.js";
 import { generateDistrict, writeCsvBundle } from "../src/sandbox/index.js";
 import { FetchCache, resolveMembers } from "../src/sync/resolve.js";
 
@@ -41,7 +41,8 @@ function mappings(provider: ProviderConfig): MappingConfig[] {
 async function child(bundle: string, told: boolean): Promise<void> {
   const provider = { ...providerSchema.parse({ type: "csv", path: bundle }), name: "bench" };
   const all = mappings(provider);
-  const csv = createProvider(provider, told ? { mappings: all } : {});
+  const runtime = createProviderRuntime();
+  const csv = runtime.connector(provider, told ? { mappings: all } : {});
   const started = Date.now();
   const cache = new FetchCache(csv);
   let members = 0;
@@ -50,6 +51,7 @@ async function child(bundle: string, told: boolean): Promise<void> {
   }
   const seconds = (Date.now() - started) / 1000;
   await csv.close();
+  await runtime.close();
   process.stdout.write(JSON.stringify({ members, seconds, peakRssKb: process.resourceUsage().maxRSS }));
 }
 

@@ -20,16 +20,11 @@
 //   UnrecoverableError (the run is recorded as failed); transient ones are thrown, and BullMQ
 //   retries the job with exponential backoff (SYNC_JOB_OPTIONS in src/app/sync-job.ts).
 import { UnrecoverableError, type Job } from "bullmq";
-import type { Config, MappingConfig, ProviderConfig } from "../src/config/schema.js";
+import type { Config } from "../src/config/schema.js";
 import { RosterSyncError, type ErrorCode } from "../src/errors.js";
 import { sinkName } from "../src/events/relay.js";
 import type { Logger } from "../src/log.js";
-import { AdaptiveRate } from "../src/providers/adaptive-rate.js";
-import { createAuthorizer, type Authorizer } from "../src/providers/auth.js";
-import { createGotInstance, createHttpClient, pacedBurst } from "../src/providers/http.js";
-import { createProvider } from "../src/providers/index.js";
-import { OneRosterConnector } from "../src/providers/oneroster/connector.js";
-import { TokenBucket } from "../src/providers/token-bucket.js";
+import { createProviderRuntime, type ProviderRuntime } from "../src/providers/runtime.js";
 import type { Provider } from "../src/providers/types.js";
 import type { Database } from "../src/store/db.js";
 import { recordRun, type RunRow } from "../src/store/index.js";
@@ -54,8 +49,9 @@ export interface SyncProcessorDeps {
   observer?: WorkerObserver;
   /** Told after a run committed events, so that the relay delivers them now. */
   onCommitted?: (mapping: string) => void;
-  /** For tests. */
-  createProvider?: typeof createProvider;
+  /** The process's providers (one budget per provider across every run, SPEC §4); whoever
+   * passes it closes it. Default: a runtime of this processor's own. */
+  providers?: ProviderRuntime;
 }
 
 /**
@@ -79,95 +75,8 @@ export function classifyFailure(error: unknown): "permanent" | "transient" {
   return "transient";
 }
 
-/**
- * A run's share of its provider's token bucket: it takes tokens from the shared bucket, and
- * closing the run's connector (which clears its bucket) abandons only this run's own waits.
- */
-class BucketShare extends TokenBucket {
-  readonly #waits = new Set<(error: Error) => void>();
-
-  constructor(readonly shared: TokenBucket) {
-    super({ requestsPerSecond: shared.requestsPerSecond, burst: shared.burst });
-  }
-
-  override take(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#waits.add(reject);
-      this.shared.take().then(
-        () => this.#waits.delete(reject) && resolve(),
-        (error: Error) => this.#waits.delete(reject) && reject(error),
-      );
-    });
-  }
-
-  /** The adaptive rate lowers the provider's rate, not only this run's. */
-  override setRate(requestsPerSecond: number): void {
-    this.shared.setRate(requestsPerSecond);
-  }
-
-  override clear(reason: Error = new Error("token bucket cleared")): void {
-    for (const reject of this.#waits) {
-      reject(reason);
-    }
-    this.#waits.clear();
-  }
-}
-
-/**
- * The providers of one worker process. Runs of mappings on one provider may overlap (worker
- * concurrency), and SPEC §4 wants them to share its `requestsPerSecond`: each provider keeps one
- * token bucket, one authorizer (an OAuth2 token is fetched once, not per run) and one got
- * instance, while each run gets a connector of its own, so that the request counts in its history
- * row are its own. A changed provider config (SIGHUP) gets fresh ones.
- */
-export class ProviderPool {
-  readonly #shared = new Map<
-    string,
-    {
-      key: string;
-      bucket: TokenBucket;
-      rate: AdaptiveRate;
-      auth: Authorizer;
-      got: ReturnType<typeof createGotInstance>;
-    }
-  >();
-
-  create(config: ProviderConfig, logger: Logger, mappings?: readonly MappingConfig[]): Provider {
-    if (config.type !== "oneroster" && config.type !== "classlink") {
-      return createProvider(config, { logger, mappings });
-    }
-    const key = JSON.stringify(config);
-    let shared = this.#shared.get(config.name);
-    if (shared?.key !== key) {
-      const got = createGotInstance(config);
-      const rps = config.rateLimit.requestsPerSecond;
-      shared = {
-        key,
-        got,
-        auth: createAuthorizer(config, got),
-        bucket: new TokenBucket({ requestsPerSecond: rps, burst: pacedBurst(rps) }),
-        // One adaptive rate per provider: a 429 seen by one run slows every run of that provider.
-        rate: new AdaptiveRate({ maxRate: rps }),
-      };
-      this.#shared.set(config.name, shared);
-    }
-    const http = createHttpClient(config, {
-      logger,
-      got: shared.got,
-      auth: shared.auth,
-      bucket: new BucketShare(shared.bucket),
-      rate: shared.rate,
-    });
-    return new OneRosterConnector(config, { logger, http });
-  }
-}
-
 export function createSyncProcessor(deps: SyncProcessorDeps) {
-  const pool = new ProviderPool();
-  const makeProvider =
-    deps.createProvider ??
-    ((config: ProviderConfig, o: { logger: Logger; mappings: readonly MappingConfig[] }) =>
-      pool.create(config, o.logger, o.mappings));
+  const providers = deps.providers ?? createProviderRuntime();
   return async (job: Job<SyncJobData>, _token?: string, signal?: AbortSignal): Promise<SyncJobResult> => {
     const name = job.data.mapping;
     const trigger = job.repeatJobKey ? "schedule" : (job.data.trigger ?? "manual");
@@ -196,7 +105,7 @@ export function createSyncProcessor(deps: SyncProcessorDeps) {
     const runLog = log.child({ runId });
     let provider: Provider | undefined;
     try {
-      provider = makeProvider(mapping.provider, { logger: runLog, mappings: [mapping] });
+      provider = providers.connector(mapping.provider, { logger: runLog, mappings: [mapping] });
       const summary = await runMapping(
         mapping,
         new FetchCache(provider, progressLogger(runLog, mapping.provider.name)),

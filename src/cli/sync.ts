@@ -7,7 +7,7 @@
 import type { MappingConfig } from "../config/schema.js";
 import { UsageError } from "../errors.js";
 import { createRelay, sinkName } from "../events/relay.js";
-import { createProvider } from "../providers/index.js";
+import { createProviderRuntime } from "../providers/runtime.js";
 import type { Provider } from "../providers/types.js";
 import { lastAppliedRunId, type Database } from "../store/index.js";
 import { FetchCache, fetchUsers } from "../sync/resolve.js";
@@ -77,6 +77,9 @@ async function runAll(
   const { logger } = ctx;
   const { db, sinks, locks } = deps;
 
+  // One connector per provider for the whole command: its fetch-ahead is one run of the provider,
+  // whose cache every selected mapping shares; the runtime holds its rate and concurrency cap.
+  const runtime = createProviderRuntime();
   const providers = new Map<string, Provider>();
   const caches = new Map<string, FetchCache>();
   const cacheOf = (mapping: MappingConfig): FetchCache => {
@@ -84,7 +87,7 @@ async function runAll(
     let cache = caches.get(providerName);
     if (!cache) {
       const served = selected.filter((m) => m.provider.name === providerName);
-      const provider = createProvider(mapping.provider, { logger, mappings: served });
+      const provider = runtime.connector(mapping.provider, { logger, mappings: served });
       providers.set(providerName, provider);
       cache = new FetchCache(provider, progressLogger(logger, providerName));
       caches.set(providerName, cache);
@@ -155,6 +158,7 @@ async function runAll(
     }
   } finally {
     await Promise.all([...providers.values()].map((p) => p.close()));
+    await runtime.close();
   }
 
   return runs;

@@ -8,7 +8,7 @@
 import type { ProviderConfig } from "../config/schema.js";
 import { safeUrl, UsageError } from "../errors.js";
 import { CLEVER_BASE_URL } from "../providers/clever/connector.js";
-import { createProvider } from "../providers/index.js";
+import { createProviderRuntime } from "../providers/runtime.js";
 import type { CommandContext } from "./context.js";
 import { json, table } from "./output.js";
 
@@ -68,42 +68,58 @@ export async function validateCommand(
 ): Promise<number> {
   const seconds = timeoutSeconds(options.timeout);
   const timeoutMs = Math.round(seconds * 1000);
-  const results = await Promise.all(
-    Object.values(ctx.config.providers).map(async (config) => {
-      const mappings = ctx.config.mappings.filter((m) => m.provider.name === config.name);
-      const provider = createProvider(boundedProvider(config, timeoutMs), { logger: ctx.logger, mappings });
-      const warnings = () => provider.tolerated?.() ?? { count: 0, shown: [] };
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        // A CSV bundle is read whole from disk (as a run reads it): no network to bound.
-        await (config.type === "csv"
-          ? provider.check()
-          : Promise.race([
-              provider.check(),
-              new Promise<never>((_resolve, reject) => {
-                timer = setTimeout(() => reject(new Deadline()), timeoutMs);
-              }),
-            ]));
-        return {
-          provider: config.name,
-          type: config.type,
-          ok: true,
-          error: null as string | null,
-          warnings: warnings(),
-        };
-      } catch (error) {
-        const message =
-          error instanceof Deadline
-            ? `provider ${config.name}: no answer from ${location(config)} within ${seconds} s (validate --timeout)`
-            : (error as Error).message;
-        return { provider: config.name, type: config.type, ok: false, error: message, warnings: warnings() };
-      } finally {
-        clearTimeout(timer);
-        // Also ends a check still waiting for a retry; a request in flight ends by its own timeout.
-        await provider.close();
-      }
-    }),
-  );
+  // Built from the bounded configs: validate's own budgets, with its short timeouts and retries.
+  const runtime = createProviderRuntime();
+  let results;
+  try {
+    results = await Promise.all(
+      Object.values(ctx.config.providers).map(async (config) => {
+        const mappings = ctx.config.mappings.filter((m) => m.provider.name === config.name);
+        const provider = runtime.connector(boundedProvider(config, timeoutMs), {
+          logger: ctx.logger,
+          mappings,
+        });
+        const warnings = () => provider.tolerated?.() ?? { count: 0, shown: [] };
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          // A CSV bundle is read whole from disk (as a run reads it): no network to bound.
+          await (config.type === "csv"
+            ? provider.check()
+            : Promise.race([
+                provider.check(),
+                new Promise<never>((_resolve, reject) => {
+                  timer = setTimeout(() => reject(new Deadline()), timeoutMs);
+                }),
+              ]));
+          return {
+            provider: config.name,
+            type: config.type,
+            ok: true,
+            error: null as string | null,
+            warnings: warnings(),
+          };
+        } catch (error) {
+          const message =
+            error instanceof Deadline
+              ? `provider ${config.name}: no answer from ${location(config)} within ${seconds} s (validate --timeout)`
+              : (error as Error).message;
+          return {
+            provider: config.name,
+            type: config.type,
+            ok: false,
+            error: message,
+            warnings: warnings(),
+          };
+        } finally {
+          clearTimeout(timer);
+          // Also ends a check still waiting for a retry; a request in flight ends by its own timeout.
+          await provider.close();
+        }
+      }),
+    );
+  } finally {
+    await runtime.close();
+  }
   const ok = results.every((r) => r.ok);
   // Warnings (a secret written in the file) do not make the config unusable: still exit 0.
   const warnings = ctx.config.warnings.map((w) => w.message);

@@ -45,9 +45,10 @@ export type AuthConfig = z.infer<typeof authSchema>;
 
 export const rateLimitSchema = z
   .object({
-    /** Token bucket shared by every request to this provider. Default 10. */
+    /** Token bucket shared by every request to this provider, of every run in the process. Default 10. */
     requestsPerSecond: z.number().positive().max(10_000).optional(),
-    /** Requests in flight at once (p-limit). Default 4. */
+    /** Requests to this provider in flight at once, across every run in the process (p-limit).
+     * Default 4. */
     concurrency: z.number().int().min(1).max(256).optional(),
   })
   .strict();

@@ -58,6 +58,9 @@ export interface HttpClientOptions {
   bucket?: TokenBucket;
   /** Default: an AdaptiveRate starting at, and never above, `rateLimit.requestsPerSecond`. */
   rate?: AdaptiveRate;
+  /** The provider's concurrency cap, shared by its runs (src/providers/runtime.ts). Default: a
+   * p-limit of `rateLimit.concurrency` for this client alone. */
+  limit?: LimitFunction;
   /** Injectable for tests. */
   random?: () => number;
   now?: () => number;
@@ -134,7 +137,7 @@ export function createHttpClient(config: ProviderConfig, options: HttpClientOpti
     options.bucket ??
     new TokenBucket({ requestsPerSecond: configuredRate, burst: pacedBurst(configuredRate) });
   const rate = options.rate ?? new AdaptiveRate({ maxRate: configuredRate });
-  const limit: LimitFunction = pLimit(config.rateLimit.concurrency);
+  const limit: LimitFunction = options.limit ?? pLimit(config.rateLimit.concurrency);
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;

@@ -7,7 +7,9 @@ import { OneRosterConnector } from "./oneroster/connector.js";
 import type { Provider } from "./types.js";
 
 /** `mappings`: the mappings the provider will serve, so that a CSV bundle is read for what they use
- * (without them it is read and kept whole). */
+ * (without them it is read and kept whole). A connector made here has a rate budget and
+ * concurrency cap of its own: the commands get theirs from a provider runtime (runtime.ts), which
+ * shares them between every run of a provider. */
 export function createProvider(
   config: ProviderConfig,
   opts: { logger?: Logger | undefined; mappings?: readonly MappingConfig[] | undefined } = {},

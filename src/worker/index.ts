@@ -18,7 +18,7 @@ import { QUEUE_NAME, type SyncJobData } from "../app/sync-job.js";
 import type { Config } from "../config/schema.js";
 import { RosterSyncError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { createProvider } from "../providers/index.js";
+import { createProviderRuntime, type ProviderRuntime } from "../providers/runtime.js";
 import { openDatabase } from "../store/db.js";
 import { createLocks } from "../store/locks.js";
 import { SECOND } from "../util/time.js";
@@ -33,7 +33,8 @@ export interface WorkerOptions {
   metrics: { host: string; port: number };
   /** Default "roster-sync worker": shown to another process that finds the embedded database held. */
   owner?: string;
-  createProvider?: typeof createProvider;
+  /** Default: a runtime of the worker's own, closed at shutdown. */
+  providers?: ProviderRuntime;
 }
 
 export interface RosterWorker {
@@ -58,6 +59,9 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
   const db = await openDatabase(config.database.url, { owner: options.owner ?? "roster-sync worker" });
   const locks = createLocks(config.database.url, logger);
   const { registry, observer } = createMetrics(db, logger);
+  // One per process, for every run of every mapping: each provider's rate and concurrency cap
+  // hold across overlapping runs; a reload's changed provider gets a fresh budget on its next run.
+  const providers = options.providers ?? createProviderRuntime();
   const throttle = throttledLog(logger);
 
   // BullMQ needs maxRetriesPerRequest: null: commands wait for a reconnect instead of failing.
@@ -83,7 +87,7 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
     logger,
     observer,
     onCommitted: () => relay.kick(),
-    createProvider: options.createProvider,
+    providers,
   });
   const inFlight = new Set<Promise<SyncJobResult>>();
   const worker = new Worker<SyncJobData, SyncJobResult>(
@@ -206,6 +210,7 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
         logger.warn({ keyPath: warning.keyPath }, `config: ${warning.message}`);
       }
       worker.concurrency = config.worker.concurrency;
+      providers.update(config.providers);
       await relay.setSinks(config.sinks);
       logger.info({ mappings: config.mappings.map((m) => m.name) }, "config reloaded");
       await reconcile("config reloaded").catch((e: Error) => throttle("reconcile", e, "reconcile failed"));
@@ -233,6 +238,9 @@ export async function startWorker(options: WorkerOptions): Promise<RosterWorker>
         worker.cancelAllJobs("worker shutting down");
       }
       await settle(worker.close(!finished), "closing the worker");
+      if (!options.providers) {
+        await settle(providers.close(), "closing the providers");
+      }
       await settle(relay.stop(), "stopping the relay");
       await settle(queue.close(), "closing the queue");
       await settle(http?.close() ?? Promise.resolve(), "closing the HTTP server");

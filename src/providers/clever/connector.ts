@@ -47,7 +47,8 @@ export interface CleverConnectorOptions {
   logger?: Logger | undefined;
   /** Default: createHttpClient(config with the default baseUrl, { logger }). */
   http?: HttpClient;
-  /** Default: pauses of at most `retry.maxDelayMs`. */
+  /** Default: pauses of at most `retry.maxDelayMs`, closed with the connector. A gate given here
+   * is shared with other runs of the provider (src/providers/runtime.ts) and left open. */
   gate?: RateLimitGate;
 }
 
@@ -56,6 +57,9 @@ export class CleverConnector implements Provider {
   readonly #config: ProviderConfig;
   readonly #http: HttpClient;
   readonly #gate: RateLimitGate;
+  readonly #ownsGate: boolean;
+  /** Ends this connector's waits at a gate shared with other runs. */
+  readonly #closed = new AbortController();
   readonly #source: PageSource;
   readonly #prefix: string;
   readonly #logger: Logger | undefined;
@@ -67,13 +71,15 @@ export class CleverConnector implements Provider {
     this.#logger = options.logger;
     this.#prefix = versionPath(baseUrl);
     this.#http = options.http ?? createHttpClient(this.#config, { logger: options.logger });
+    this.#ownsGate = !options.gate;
     this.#gate =
       options.gate ?? new RateLimitGate({ providerName: this.name, maxWaitMs: config.retry.maxDelayMs });
     const http = this.#http;
     const gate = this.#gate;
+    const closed = this.#closed.signal;
     this.#source = {
       async getJson(urlOrPath: string, searchParams?: SearchParams) {
-        await gate.wait();
+        await gate.wait(closed);
         const response = await http.getJson(urlOrPath, searchParams);
         gate.observe(response.headers);
         return response;
@@ -129,7 +135,10 @@ export class CleverConnector implements Provider {
   }
 
   async close(): Promise<void> {
-    this.#gate.close();
+    this.#closed.abort();
+    if (this.#ownsGate) {
+      this.#gate.close();
+    }
     this.#http.close();
   }
 

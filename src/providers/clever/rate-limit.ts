@@ -63,17 +63,19 @@ export class RateLimitGate {
     }
   }
 
-  /** Resolves when a request may be sent; rejects once the gate is closed. */
-  async wait(): Promise<void> {
+  /** Resolves when a request may be sent; rejects once the gate is closed or `signal` aborted
+   * (one run's connector closed while the gate it shares with other runs stays open). */
+  async wait(signal?: AbortSignal): Promise<void> {
+    const aborted = signal ? AbortSignal.any([this.#abort.signal, signal]) : this.#abort.signal;
     // A loop because another response may push the resume time further while we sleep; each
     // round waits at most maxWaitMs and only while resumeAt lies ahead, so it ends.
     for (let ms = this.pendingMs; ms > 0; ms = this.pendingMs) {
-      if (this.#abort.signal.aborted) {
+      if (aborted.aborted) {
         break;
       }
-      await this.#sleep(ms, this.#abort.signal).catch(() => undefined);
+      await this.#sleep(ms, aborted).catch(() => undefined);
     }
-    if (this.#abort.signal.aborted) {
+    if (aborted.aborted) {
       throw new RosterSyncError("PROVIDER_NETWORK", `provider ${this.#providerName} is closed`);
     }
   }
